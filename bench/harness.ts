@@ -1,0 +1,106 @@
+/**
+ * Shared benchmark plumbing: every transport bench measures Tidings and the raw driver in the same
+ * run with the same helpers, then prints one table with the ratio.
+ */
+import { performance } from 'node:perf_hooks'
+
+/** A JSON payload of about `bytes` bytes (1 KiB by default), as in SPEC §10. */
+export function makePayload(bytes = 1024): { orderId: string; sentAt: number; filler: string } {
+  const base = { orderId: 'order-000000', sentAt: 0, filler: '' }
+  const overhead = JSON.stringify(base).length
+  return { ...base, filler: 'x'.repeat(Math.max(0, bytes - overhead - 16)) }
+}
+
+/** Milliseconds since an arbitrary origin, sub-millisecond precision. */
+export const now = (): number => performance.now()
+
+/** Events per second for `count` events, given a function that does the whole job and resolves at the end. */
+export async function throughput(count: number, job: () => Promise<void>): Promise<number> {
+  const started = now()
+  await job()
+  return (count / (now() - started)) * 1000
+}
+
+/** Runs `measure` `runs` times and returns the median (SPEC §10 reports the median of 3). */
+export async function medianOf(runs: number, measure: () => Promise<number>): Promise<number> {
+  const values: number[] = []
+  for (let i = 0; i < runs; i += 1) values.push(await measure())
+  values.sort((a, b) => a - b)
+  return values[Math.floor(values.length / 2)]!
+}
+
+/** Calls `send(i)` `count` times at a steady `ratePerSecond`, not waiting for each send to finish. */
+export async function paced(ratePerSecond: number, count: number, send: (index: number) => unknown): Promise<void> {
+  const intervalMs = 1000 / ratePerSecond
+  const started = now()
+  for (let i = 0; i < count; i += 1) {
+    const due = started + i * intervalMs
+    const wait = due - now()
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait - 0.5))
+    while (now() < due) {
+      // spin the last half millisecond: timers are too coarse for a steady 1,000/s
+    }
+    send(i)
+  }
+}
+
+/** Collects end-to-end latencies (consumer receive time minus the `sentAt` the publisher stamped). */
+export class LatencyRecorder {
+  private readonly samples: number[] = []
+  private resolveDone: (() => void) | undefined
+  readonly done: Promise<void>
+
+  constructor(private readonly expected: number) {
+    this.done = new Promise((resolve) => {
+      this.resolveDone = resolve
+    })
+  }
+
+  record(sentAt: number): void {
+    this.samples.push(now() - sentAt)
+    if (this.samples.length >= this.expected) this.resolveDone?.()
+  }
+
+  percentiles(): { p50: number; p99: number } {
+    const sorted = [...this.samples].sort((a, b) => a - b)
+    const at = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN
+    return { p50: at(50), p99: at(99) }
+  }
+}
+
+/** Resolves once `count()` reaches `target`, polling cheaply; rejects after `timeoutMs`. */
+export async function until(check: () => boolean, timeoutMs = 120_000, what = 'condition'): Promise<void> {
+  const started = now()
+  while (!check()) {
+    if (now() - started > timeoutMs) throw new Error(`bench: timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 2))
+  }
+}
+
+export interface BenchRow {
+  readonly measure: string
+  readonly tidings: number
+  readonly raw: number
+  readonly unit: string
+  /** true for throughput (bigger is better), false for latency. */
+  readonly higherIsBetter: boolean
+}
+
+/** Prints a Markdown table (so it can be pasted into docs/benchmarks.md as is). */
+export function printTable(title: string, rows: readonly BenchRow[], rawName = 'raw driver'): void {
+  const format = (value: number, unit: string): string =>
+    unit === 'ms' ? value.toFixed(2) : Math.round(value).toLocaleString('en-US')
+  const lines = [
+    `### ${title}`,
+    '',
+    `| measure | Tidings | ${rawName} | Tidings / raw | unit |`,
+    '|---|---:|---:|---:|---|',
+    ...rows.map((row) => {
+      const ratio = row.higherIsBetter ? row.tidings / row.raw : row.raw / row.tidings
+      const delta = row.higherIsBetter ? '' : ` (${row.tidings - row.raw >= 0 ? '+' : ''}${(row.tidings - row.raw).toFixed(2)} ms)`
+      return `| ${row.measure} | ${format(row.tidings, row.unit)} | ${format(row.raw, row.unit)} | ${(ratio * 100).toFixed(0)} %${delta} | ${row.unit} |`
+    }),
+    '',
+  ]
+  console.log(lines.join('\n'))
+}

@@ -1,0 +1,38 @@
+import type { Transport } from '@tidings/core'
+
+/**
+ * What a transport can promise, declared next to its conformance run (Watermill's "features").
+ * A test whose capability is declared false is skipped, and every skip is printed with its reason.
+ */
+export interface ConformanceCapabilities {
+  /** G14: events with the same key reach a concurrency-1 listener in publish order. */
+  readonly orderingByKey: boolean
+  /** G7: a delivery left unsettled by a closed (crashed) process goes to another process of the group. */
+  readonly crashRecovery: boolean
+  /** G6: a group receives events published while all of its processes were stopped. */
+  readonly durableGroups: boolean
+  /** G6: `durable: false` listeners exist only while their bus runs. */
+  readonly ephemeralListeners: boolean
+}
+
+export interface ConformanceContext {
+  /** Random per test: every broker resource the test touches lives under it. */
+  readonly namespace: string
+}
+
+export type MakeTransport = (context: ConformanceContext) => Transport
+
+export interface ConformanceHooks {
+  /**
+   * Put raw bytes on the wire exactly as a foreign publisher would, routed as an event of `type`
+   * (G13: an undecodable message must reach the dead-letter queue). Use the raw broker client.
+   */
+  injectRawMessage(context: ConformanceContext & { readonly type: string }, body: Buffer): Promise<void>
+  /** Remove broker resources of a namespace after each test (optional; memory needs none). */
+  cleanup?(context: ConformanceContext): Promise<void>
+  /**
+   * Upper bound of the time between a crashed process and redelivery, beyond `ackTimeoutMs`
+   * (default 2000 ms).
+   */
+  readonly crashRecoverySlackMs?: number
+}
