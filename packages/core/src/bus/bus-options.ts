@@ -1,0 +1,26 @@
+import type { ListenerDefaults } from '../listener/listen-options.js'
+import type { Logger } from '../observability/logger.js'
+import type { StandardSchemaV1 } from '../schema/standard-schema.js'
+import type { Transport } from '../transport/transport.js'
+
+/** Maps event names to payload types: `createBus<{ 'order.placed': { orderId: string } }>(…)`. */
+export type EventCatalogue = Record<string, unknown>
+
+export interface BusOptions<Events extends EventCatalogue = EventCatalogue> {
+  /** This service's name: the publisher `source` and the first half of every consumer group. */
+  readonly service: string
+  /** The transport to use; or give `url` (or set TIDINGS_URL) to load one by scheme. */
+  readonly transport?: Transport
+  /** memory://, amqp://…, redis://…, nats://…, sqs://<region>?endpoint=… (default: TIDINGS_URL). */
+  readonly url?: string
+  /** pino-compatible logger (default: warnings and errors on stderr). */
+  readonly logger?: Logger
+  /** Standard Schema validators per event name: payloads are checked on publish and on receive. */
+  readonly schemas?: { readonly [Name in keyof Events]?: StandardSchemaV1<Events[Name]> }
+  /** Defaults for every listen() of this bus. */
+  readonly defaults?: ListenerDefaults
+  /** How long close() waits for in-flight handlers before giving them back to the broker (default 30 000). */
+  readonly drainTimeoutMs?: number
+  /** This process's name within its groups (Redis consumer name); default `<hostname>-<pid>-<n>`. */
+  readonly processName?: string
+}

@@ -1,0 +1,294 @@
+import { hostname } from 'node:os'
+import { type Event, assertHeaders, encodeEnvelope } from '../envelope/envelope.js'
+import {
+  ConfigError,
+  DuplicateListenerError,
+  PayloadTooLargeError,
+  PublishError,
+  TidingsError,
+  TransportClosedError,
+} from '../errors/errors.js'
+import { DeadLetterQueue } from '../dead-letter/dead-letter-queue.js'
+import {
+  type Handler,
+  type ListenOptions,
+  type PublishOptions,
+  resolveListenOptions,
+} from '../listener/listen-options.js'
+import { ListenerRunner } from '../listener/listener-runner.js'
+import { Lifecycle, type LifecycleListener, type LifecycleName } from '../observability/lifecycle.js'
+import { type Logger, childLogger, defaultLogger } from '../observability/logger.js'
+import { assertEventName, assertServiceName, describe } from '../patterns/names.js'
+import { compilePatterns } from '../patterns/patterns.js'
+import { assertPattern } from '../patterns/names.js'
+import { type StandardSchemaV1, isStandardSchema, validateWithSchema } from '../schema/standard-schema.js'
+import { parseTransportUrl, transportFromUrl } from '../transport/resolve-url.js'
+import type { Transport } from '../transport/transport.js'
+import type { BusOptions, EventCatalogue } from './bus-options.js'
+
+/** Payload type a pattern receives: exact names get theirs, wildcard patterns the union. */
+export type PayloadFor<Events extends EventCatalogue, Pattern extends string> = Pattern extends keyof Events
+  ? Events[Pattern]
+  : Events[keyof Events]
+
+export type BusState = 'idle' | 'starting' | 'started' | 'closing' | 'closed'
+
+export interface ListenerInfo {
+  readonly name: string
+  readonly group: string
+  readonly patterns: readonly string[]
+}
+
+let busCounter = 0
+
+export class Bus<Events extends EventCatalogue = EventCatalogue> {
+  readonly service: string
+  private readonly logger: Logger
+  private readonly lifecycle: Lifecycle
+  private readonly runners = new Map<string, ListenerRunner>()
+  private readonly listeners: ListenerInfo[] = []
+  private readonly schemas: Map<string, StandardSchemaV1>
+  private readonly drainTimeoutMs: number
+  private readonly processName: string
+  private readonly source: string
+  private transport: Transport | undefined
+  private readonly transportUrl: string | undefined
+  private connecting: Promise<Transport> | undefined
+  private starting: Promise<void> | undefined
+  private closing: Promise<void> | undefined
+  private stateValue: BusState = 'idle'
+
+  constructor(private readonly options: BusOptions<Events>) {
+    if (options === null || typeof options !== 'object') {
+      throw new ConfigError('createBus(options) needs an object such as { service: "shipping", url: "memory://" }.')
+    }
+    assertServiceName(options.service)
+    this.service = options.service
+    this.source = `/${options.service}`
+    this.logger = childLogger(options.logger ?? defaultLogger, { service: options.service })
+    this.lifecycle = new Lifecycle((name, error) =>
+      this.logger.error({ err: error, lifecycle: name }, 'a lifecycle listener threw'),
+    )
+    if (options.transport !== undefined) {
+      if (!isTransport(options.transport)) {
+        throw new ConfigError('createBus({ transport }) must be a Transport, such as memoryTransport() or amqpTransport({ url }).')
+      }
+      if (options.url !== undefined) throw new ConfigError('createBus() takes transport or url, not both: drop one.')
+      this.transport = options.transport
+    } else {
+      this.transportUrl = options.url ?? process.env.TIDINGS_URL
+      parseTransportUrl(this.transportUrl)
+    }
+    this.schemas = new Map()
+    for (const [name, schema] of Object.entries(options.schemas ?? {})) {
+      assertEventName(name, 'schemas key')
+      if (!isStandardSchema(schema)) {
+        throw new ConfigError(`schemas["${name}"] is not a Standard Schema validator (zod, valibot, arktype, …).`)
+      }
+      this.schemas.set(name, schema)
+    }
+    this.drainTimeoutMs = options.drainTimeoutMs ?? 30_000
+    if (typeof this.drainTimeoutMs !== 'number' || !(this.drainTimeoutMs >= 0)) {
+      throw new ConfigError(`createBus({ drainTimeoutMs }) must be a number of milliseconds >= 0, got ${describe(this.drainTimeoutMs)}.`)
+    }
+    busCounter += 1
+    this.processName = options.processName ?? `${hostname()}-${process.pid}-${busCounter}`
+    if (typeof this.processName !== 'string' || !/^[\w.:-]{1,100}$/.test(this.processName)) {
+      throw new ConfigError('createBus({ processName }) must be 1 to 100 letters, digits, ".", ":", "_" or "-".')
+    }
+    resolveListenOptions({ name: 'defaults-check', ...options.defaults })
+  }
+
+  get state(): BusState {
+    return this.stateValue
+  }
+
+  /** Register a listener before start(). The consumer group is `<service>-<options.name>`. */
+  listen<Pattern extends string>(
+    pattern: Pattern | readonly Pattern[],
+    handler: Handler<PayloadFor<Events, Pattern>>,
+    options: ListenOptions<PayloadFor<Events, Pattern>>,
+  ): ListenerInfo {
+    if (this.stateValue === 'closing' || this.stateValue === 'closed') throw new TransportClosedError('listen')
+    if (this.stateValue !== 'idle') {
+      throw new ConfigError('listen() must be called before start(): register every listener, then start the bus once.')
+    }
+    const patterns: readonly string[] = typeof pattern === 'string' ? [pattern] : [...(pattern as readonly string[])]
+    if (patterns.length === 0) throw new ConfigError('listen() needs at least one pattern, such as "order.placed" or "order.*".')
+    for (const each of patterns) assertPattern(each)
+    if (typeof handler !== 'function') {
+      throw new ConfigError('listen(pattern, handler, options) needs a handler function (event, ctx) => Promise<void>.')
+    }
+    const resolved = resolveListenOptions(options, this.options.defaults)
+    const group = `${this.service}-${resolved.name}`
+    if (this.runners.has(group)) throw new DuplicateListenerError(this.service, resolved.name)
+    const runner = new ListenerRunner({
+      group,
+      patterns,
+      matches: compilePatterns(patterns),
+      handler: handler as Handler,
+      options: resolved,
+      consumerName: this.processName,
+      lifecycle: this.lifecycle,
+      logger: childLogger(this.logger, { group }),
+      schemaFor: (type) => this.schemas.get(type),
+      publish: (type, data, publishOptions) => this.publish(type as keyof Events & string, data as never, publishOptions),
+    })
+    this.runners.set(group, runner)
+    const info = { name: resolved.name, group, patterns }
+    this.listeners.push(info)
+    return info
+  }
+
+  /** Connect, create every listener's group and start consuming. Idempotent. */
+  start(): Promise<void> {
+    if (this.stateValue === 'closing' || this.stateValue === 'closed') return Promise.reject(new TransportClosedError('start'))
+    this.starting ??= (async () => {
+      this.stateValue = 'starting'
+      const transport = await this.connect()
+      for (const runner of this.runners.values()) await runner.subscribe(transport)
+      this.stateValue = 'started'
+    })()
+    return this.starting
+  }
+
+  /**
+   * Publish an event; resolves with the event once the broker holds it durably (G11). Needs no
+   * start(): a publisher-only service just publishes.
+   */
+  async publish<Name extends keyof Events & string>(
+    type: Name,
+    data: Events[Name],
+    options: PublishOptions = {},
+  ): Promise<Event<Events[Name]>> {
+    if (this.stateValue === 'closed') throw new TransportClosedError('publish')
+    assertEventName(type)
+    assertPublishOptions(options)
+    const schema = this.schemas.get(type)
+    const payload = schema ? await validateWithSchema(schema, type, data) : data
+    const { event, body } = encodeEnvelope({
+      type,
+      data: payload,
+      source: this.source,
+      id: options.id,
+      key: options.key,
+      correlationId: options.correlationId,
+      causationId: options.causationId,
+      traceparent: options.traceparent,
+      headers: options.headers,
+    })
+    const transport = this.transport && this.connecting ? this.transport : await this.connect()
+    if (body.length > transport.maxMessageBytes) {
+      throw new PayloadTooLargeError(type, body.length, transport.maxMessageBytes, transport.name)
+    }
+    try {
+      await transport.publish({ id: event.id, type, key: options.key, body })
+    } catch (error) {
+      if (error instanceof TidingsError) throw error
+      throw new PublishError(
+        `The ${transport.name} broker did not accept "${type}" (${(error as Error)?.message ?? String(error)}); it was not published, so retry it or fail the operation.`,
+        { cause: error },
+      )
+    }
+    this.lifecycle.emit('published', { event })
+    return event as Event<Events[Name]>
+  }
+
+  /** Dead letters of a consumer group (`<service>-<listener>`, any service's). */
+  deadLetters(group: string): DeadLetterQueue {
+    if (typeof group !== 'string' || !/^[a-z0-9]+([_-][a-z0-9]+)*$/.test(group)) {
+      throw new ConfigError(`deadLetters(group) needs a consumer group name "<service>-<listener>", such as "shipping-create-shipment"; got ${describe(group)}.`)
+    }
+    return new DeadLetterQueue(group, () => this.connect())
+  }
+
+  /** Subscribe to lifecycle events (published, handled, retry-scheduled, dead-lettered, …). Returns an unsubscribe function. */
+  on<Name extends LifecycleName>(name: Name, listener: LifecycleListener<Name>): () => void {
+    if (typeof listener !== 'function') throw new ConfigError(`bus.on("${String(name)}", listener) needs a function.`)
+    return this.lifecycle.on(name, listener)
+  }
+
+  /** The listeners registered so far. */
+  get listenerInfo(): readonly ListenerInfo[] {
+    return this.listeners
+  }
+
+  /**
+   * Stop fetching, wait for in-flight handlers (up to drainTimeoutMs), settle them, disconnect.
+   * Handlers still running at the deadline are left unsettled, so the broker redelivers them.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const wasStarting = this.starting
+      this.stateValue = 'closing'
+      await wasStarting?.catch(() => {})
+      const drained = await Promise.all([...this.runners.values()].map((runner) => runner.drain(this.drainTimeoutMs)))
+      if (drained.includes(false)) {
+        this.logger.warn(
+          { drainTimeoutMs: this.drainTimeoutMs },
+          'close(): some handlers did not finish in time; their events stay unacknowledged and will be redelivered',
+        )
+      }
+      const transport = this.transport
+      if (transport && this.connecting) await transport.close()
+      this.stateValue = 'closed'
+    })()
+    return this.closing
+  }
+
+  private connect(): Promise<Transport> {
+    this.connecting ??= (async () => {
+      const transport = this.transport ?? (await transportFromUrl(this.transportUrl!))
+      this.transport = transport
+      await transport.connect({
+        logger: childLogger(this.logger, { transport: transport.name }),
+        notify: (notice) => {
+          if (notice.kind === 'reconnected') this.lifecycle.emit('reconnected', { transport: transport.name, attempt: notice.attempt })
+          else if (notice.kind === 'disconnected') this.lifecycle.emit('disconnected', { transport: transport.name, error: notice.error })
+          else this.lifecycle.emit('transport-error', { transport: transport.name, error: notice.error })
+        },
+      })
+      return transport
+    })()
+    this.connecting.catch(() => {
+      this.connecting = undefined // a failed connect may be tried again
+    })
+    return this.connecting
+  }
+}
+
+/** Create a bus. `createBus<Events>()` type-checks publish and listen against an event catalogue. */
+export function createBus<Events extends EventCatalogue = EventCatalogue>(options: BusOptions<Events>): Bus<Events> {
+  return new Bus<Events>(options)
+}
+
+const PUBLISH_OPTIONS = new Set(['key', 'headers', 'id', 'correlationId', 'causationId', 'traceparent'])
+
+function assertPublishOptions(options: PublishOptions): void {
+  if (options === null || typeof options !== 'object') {
+    throw new ConfigError('publish(type, data, options) options must be an object such as { key: orderId }.')
+  }
+  for (const key of Object.keys(options)) {
+    if (!PUBLISH_OPTIONS.has(key)) {
+      throw new ConfigError(`publish() has no option "${key}": the options are ${[...PUBLISH_OPTIONS].join(', ')}.`)
+    }
+    const value = (options as Record<string, unknown>)[key]
+    if (key !== 'headers' && value !== undefined && (typeof value !== 'string' || value.length === 0 || value.length > 1024)) {
+      throw new ConfigError(`publish() option ${key} must be a non-empty string of at most 1024 characters, got ${describe(value)}.`)
+    }
+  }
+  assertHeaders(options.headers)
+}
+
+function isTransport(value: unknown): value is Transport {
+  const candidate = value as Partial<Transport> | null
+  return (
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    typeof candidate.connect === 'function' &&
+    typeof candidate.publish === 'function' &&
+    typeof candidate.subscribe === 'function' &&
+    typeof candidate.deadLetters === 'function' &&
+    typeof candidate.close === 'function'
+  )
+}

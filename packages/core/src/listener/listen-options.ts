@@ -1,0 +1,153 @@
+import type { Event } from '../envelope/envelope.js'
+import { ConfigError } from '../errors/errors.js'
+import type { IdempotencyOptions } from '../idempotency/idempotency-store.js'
+import type { Logger } from '../observability/logger.js'
+import { assertListenerName, describe } from '../patterns/names.js'
+import type { ErrorVerdict } from '../retry/decision.js'
+import { type RetryOptions, type RetryPolicy, resolveRetryPolicy } from '../retry/retry-policy.js'
+
+export interface HandlerContext {
+  /** 1-based attempt number of this delivery. */
+  readonly attempt: number
+  /** Consumer group, `<service>-<listener>`. */
+  readonly group: string
+  /** The broker delivered this event before without it being settled (a crash or a lost connection). */
+  readonly redelivered: boolean
+  /** Aborted when the handler passes `timeoutMs` or the bus stops waiting for it on close. */
+  readonly signal: AbortSignal
+  readonly headers: Readonly<Record<string, string>>
+  readonly receivedAt: Date
+  /** Logger bound to the event id, type, group and attempt. */
+  readonly logger: Logger
+  /** Publish a follow-up event, with causationId = this event's id and its correlation id carried over. */
+  publish(type: string, data: unknown, options?: PublishOptions): Promise<Event>
+}
+
+export interface PublishOptions {
+  /** Ordering/partition key (SPEC G14); also CloudEvents `partitionkey`. */
+  readonly key?: string
+  /** User headers: CloudEvents extension attributes (names: 1–20 lowercase letters or digits). */
+  readonly headers?: Readonly<Record<string, string>>
+  /** Event id; default a new UUIDv7. Give one to make a re-publication deduplicable. */
+  readonly id?: string
+  readonly correlationId?: string
+  readonly causationId?: string
+  readonly traceparent?: string
+}
+
+export type Handler<T = unknown> = (event: Event<T>, context: HandlerContext) => unknown | Promise<unknown>
+
+export interface ListenOptions<T = unknown> {
+  /** Listener name, unique within the service: the consumer group is `<service>-<name>`. */
+  readonly name: string
+  readonly retry?: RetryOptions
+  /** Exhausted and non-retryable events go to the group's dead-letter queue (default true); false drops them with an error log. */
+  readonly deadLetter?: boolean
+  /** Handlers in flight per process for this listener (default 8). */
+  readonly concurrency?: number
+  /** Handler deadline; ctx.signal aborts at it and the attempt fails (default 30 000; Infinity disables). */
+  readonly timeoutMs?: number
+  /** A delivery held this long by a dead or stalled process goes to another (default 60 000). */
+  readonly ackTimeoutMs?: number
+  /** false: an ephemeral group, removed when the bus closes (tools such as tail). Default true. */
+  readonly durable?: boolean
+  /** Runs before the retry decision and may override it: 'retry' | 'dead-letter' | 'ack' | { retryAfterMs }. */
+  readonly onError?: (error: unknown, event: Event<T>, context: HandlerContext) => ErrorVerdict | Promise<ErrorVerdict>
+  /** Skip event ids this group already handled within a window (SPEC G15). */
+  readonly idempotency?: IdempotencyOptions
+}
+
+export interface ListenerDefaults {
+  readonly retry?: RetryOptions
+  readonly concurrency?: number
+  readonly timeoutMs?: number
+  readonly ackTimeoutMs?: number
+}
+
+export interface ResolvedListenOptions {
+  readonly name: string
+  readonly retry: RetryPolicy
+  readonly deadLetter: boolean
+  readonly concurrency: number
+  readonly timeoutMs: number
+  readonly ackTimeoutMs: number
+  readonly durable: boolean
+  readonly onError?: ListenOptions['onError']
+  readonly idempotency?: { readonly store: IdempotencyOptions['store']; readonly windowMs: number }
+}
+
+const KNOWN_OPTIONS = new Set([
+  'name',
+  'retry',
+  'deadLetter',
+  'concurrency',
+  'timeoutMs',
+  'ackTimeoutMs',
+  'durable',
+  'onError',
+  'idempotency',
+])
+
+export function resolveListenOptions(options: unknown, defaults: ListenerDefaults = {}): ResolvedListenOptions {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new ConfigError(
+      `listen(pattern, handler, options) needs an options object with at least a name, such as { name: "create-shipment" }; got ${describe(options)}.`,
+    )
+  }
+  const given = options as ListenOptions
+  for (const key of Object.keys(given)) {
+    if (!KNOWN_OPTIONS.has(key)) {
+      throw new ConfigError(`listen() has no option "${key}": the options are ${[...KNOWN_OPTIONS].join(', ')}.`)
+    }
+  }
+  assertListenerName(given.name)
+  const base = resolveRetryPolicy(defaults.retry)
+  const resolved: ResolvedListenOptions = {
+    name: given.name,
+    retry: resolveRetryPolicy(given.retry, base),
+    deadLetter: booleanOption(given.deadLetter, true, 'deadLetter'),
+    concurrency: wholeNumber(given.concurrency ?? defaults.concurrency ?? 8, 'concurrency', 1, 10_000),
+    timeoutMs: milliseconds(given.timeoutMs ?? defaults.timeoutMs ?? 30_000, 'timeoutMs', true),
+    ackTimeoutMs: milliseconds(given.ackTimeoutMs ?? defaults.ackTimeoutMs ?? 60_000, 'ackTimeoutMs', false),
+    durable: booleanOption(given.durable, true, 'durable'),
+    onError: given.onError,
+  }
+  if (given.onError !== undefined && typeof given.onError !== 'function') {
+    throw new ConfigError('listen() option onError must be a function (error, event, ctx) => verdict.')
+  }
+  if (given.idempotency !== undefined) {
+    const store = given.idempotency?.store
+    if (!store || typeof store.has !== 'function' || typeof store.remember !== 'function') {
+      throw new ConfigError(
+        'listen() option idempotency needs { store } with has(group, id) and remember(group, id, ttlMs), such as memoryIdempotencyStore().',
+      )
+    }
+    return {
+      ...resolved,
+      idempotency: { store, windowMs: milliseconds(given.idempotency.windowMs ?? 86_400_000, 'idempotency.windowMs', false) },
+    }
+  }
+  return resolved
+}
+
+function booleanOption(value: unknown, fallback: boolean, name: string): boolean {
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') throw new ConfigError(`listen() option ${name} must be true or false, got ${describe(value)}.`)
+  return value
+}
+
+function wholeNumber(value: unknown, name: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`listen() option ${name} must be a whole number from ${min} to ${max}, got ${describe(value)}.`)
+  }
+  return value
+}
+
+function milliseconds(value: unknown, name: string, allowInfinity: boolean): number {
+  if (typeof value !== 'number' || Number.isNaN(value) || value <= 0 || (!allowInfinity && !Number.isFinite(value))) {
+    throw new ConfigError(
+      `listen() option ${name} must be a number of milliseconds > 0${allowInfinity ? ' (or Infinity)' : ''}, got ${describe(value)}.`,
+    )
+  }
+  return value
+}

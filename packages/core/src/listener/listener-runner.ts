@@ -1,0 +1,263 @@
+import { recordFailure } from '../dead-letter/attempt-history.js'
+import { type Event, decodeEnvelope } from '../envelope/envelope.js'
+import { uuidv7 } from '../envelope/uuidv7.js'
+import { CrashLoopError, HandlerTimeoutError } from '../errors/errors.js'
+import { Queue } from '../memory/queue.js'
+import type { Lifecycle } from '../observability/lifecycle.js'
+import type { Logger } from '../observability/logger.js'
+import type { PatternMatcher } from '../patterns/patterns.js'
+import { decide } from '../retry/decision.js'
+import { type StandardSchemaV1, validateWithSchema } from '../schema/standard-schema.js'
+import type { AttemptFailure, Delivery, Subscription, Transport } from '../transport/transport.js'
+import { DeadlineTracker } from './deadline-tracker.js'
+import { DeliveryContext } from './handler-context.js'
+import type { Handler, PublishOptions, ResolvedListenOptions } from './listen-options.js'
+
+export interface ListenerRunnerDeps {
+  readonly group: string
+  readonly patterns: readonly string[]
+  readonly matches: PatternMatcher
+  readonly handler: Handler
+  readonly options: ResolvedListenOptions
+  readonly consumerName: string
+  readonly lifecycle: Lifecycle
+  readonly logger: Logger
+  readonly schemaFor: (type: string) => StandardSchemaV1 | undefined
+  readonly publish: (type: string, data: unknown, options?: PublishOptions) => Promise<Event>
+}
+
+/**
+ * Runs one listener in this process: takes deliveries from the transport, enforces concurrency and
+ * deadlines, and turns every outcome into exactly one ack, retry or dead letter.
+ */
+export class ListenerRunner {
+  private subscription: Subscription | undefined
+  private readonly deadlines: DeadlineTracker | undefined
+  private readonly waiting = new Queue<Delivery>()
+  private readonly running = new Set<DeliveryContext>()
+  private inFlight = 0
+  private idleWaiters: (() => void)[] = []
+  /** Set when close gave up waiting: late outcomes must not settle deliveries the broker took back. */
+  private abandoned = false
+
+  constructor(private readonly deps: ListenerRunnerDeps) {
+    const timeoutMs = deps.options.timeoutMs
+    this.deadlines = Number.isFinite(timeoutMs) ? new DeadlineTracker(timeoutMs) : undefined
+  }
+
+  async subscribe(transport: Transport): Promise<void> {
+    const { group, patterns, options, consumerName } = this.deps
+    this.subscription = await transport.subscribe(
+      {
+        group,
+        patterns,
+        durable: options.durable,
+        concurrency: options.concurrency,
+        ackTimeoutMs: options.ackTimeoutMs,
+        consumerName,
+      },
+      this.onDelivery,
+    )
+  }
+
+  /** Stop fetching, then wait for in-flight handlers up to `drainTimeoutMs`; true when all settled. */
+  async drain(drainTimeoutMs: number): Promise<boolean> {
+    await this.subscription?.stop()
+    // Deliveries the transport handed over but no handler started yet: the broker redelivers them.
+    this.waiting.drain()
+    if (this.inFlight > 0) {
+      let timer: NodeJS.Timeout | undefined
+      const idle = new Promise<boolean>((resolve) => this.idleWaiters.push(() => resolve(true)))
+      const timeout = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), drainTimeoutMs)
+      })
+      const drained = await Promise.race([idle, timeout])
+      clearTimeout(timer)
+      if (!drained) {
+        this.abandoned = true
+        for (const context of this.running) context.abort(new Error('The bus closed before this handler finished.'))
+      }
+    }
+    this.deadlines?.stop()
+    return !this.abandoned
+  }
+
+  private readonly onDelivery = (delivery: Delivery): Promise<void> => {
+    if (this.inFlight >= this.deps.options.concurrency) {
+      // The transport must bound prefetch; this guard keeps G9 even if one does not.
+      this.waiting.push(delivery)
+      return RESOLVED
+    }
+    return this.run(delivery)
+  }
+
+  private async run(delivery: Delivery): Promise<void> {
+    this.inFlight += 1
+    try {
+      await this.process(delivery)
+    } catch (error) {
+      this.deps.logger.error({ err: error, group: this.deps.group }, 'settling a delivery failed; the broker will redeliver it')
+    } finally {
+      this.inFlight -= 1
+      const next = this.waiting.shift()
+      if (next) void this.run(next)
+      else if (this.inFlight === 0 && this.idleWaiters.length > 0) {
+        for (const wake of this.idleWaiters) wake()
+        this.idleWaiters = []
+      }
+    }
+  }
+
+  private async process(delivery: Delivery): Promise<void> {
+    const { group, options, lifecycle } = this.deps
+    let event: Event
+    try {
+      event = decodeEnvelope(delivery.body)
+    } catch (error) {
+      return this.deadLetter(delivery, undefined, uuidv7(), [recordFailure(error, delivery.attempt)], 'decode error')
+    }
+    if (!this.deps.matches(event.type)) return delivery.ack() // coarser broker-side filter let it through
+    if (delivery.attempt > options.retry.maxAttempts) {
+      const failure = recordFailure(new CrashLoopError(delivery.attempt, options.retry.maxAttempts), delivery.attempt)
+      return this.deadLetter(delivery, event, event.id, [...delivery.history, failure], 'crash loop')
+    }
+    const idempotency = options.idempotency
+    if (idempotency && (await idempotency.store.has(group, event.id))) {
+      await this.settle(() => delivery.ack())
+      lifecycle.emit('duplicate-skipped', { event, group })
+      return
+    }
+    lifecycle.emit('received', { event, group, attempt: delivery.attempt })
+
+    const context = new DeliveryContext(
+      event,
+      delivery.attempt,
+      group,
+      delivery.redelivered,
+      new Date(),
+      this.deps.logger,
+      this.deps.publish,
+    )
+    const started = performance.now()
+    let failure: unknown
+    try {
+      const schema = this.deps.schemaFor(event.type)
+      if (schema) {
+        const data = await validateWithSchema(schema, event.type, event.data)
+        event = { ...event, data }
+      }
+      await this.invoke(event, context)
+    } catch (error) {
+      failure = error ?? new Error('The handler threw a nullish value.')
+    }
+    if (this.abandoned) return
+    if (failure === undefined) {
+      if (idempotency) await idempotency.store.remember(group, event.id, idempotency.windowMs)
+      await this.settle(() => delivery.ack())
+      if (lifecycle.has('handled')) {
+        lifecycle.emit('handled', { event, group, attempt: delivery.attempt, durationMs: performance.now() - started })
+      }
+      return
+    }
+    return this.fail(delivery, event, context, failure)
+  }
+
+  private invoke(event: Event, context: DeliveryContext): Promise<void> | undefined {
+    this.running.add(context)
+    let result: unknown
+    try {
+      result = this.deps.handler(event, context)
+    } catch (error) {
+      this.running.delete(context)
+      throw error
+    }
+    if (!isThenable(result)) {
+      this.running.delete(context)
+      return undefined
+    }
+    const deadlines = this.deadlines
+    if (!deadlines) return Promise.resolve(result).then(
+      () => {
+        this.running.delete(context)
+      },
+      (error) => {
+        this.running.delete(context)
+        throw error
+      },
+    )
+    return new Promise<void>((resolve, reject) => {
+      const deadline = deadlines.start(() => {
+        const timeout = new HandlerTimeoutError(this.deps.options.timeoutMs)
+        context.abort(timeout)
+        this.running.delete(context)
+        reject(timeout)
+      })
+      result.then(
+        () => {
+          deadlines.finish(deadline)
+          this.running.delete(context)
+          resolve()
+        },
+        (error: unknown) => {
+          deadlines.finish(deadline)
+          this.running.delete(context)
+          reject(error)
+        },
+      )
+    })
+  }
+
+  private async fail(delivery: Delivery, event: Event, context: DeliveryContext, error: unknown): Promise<void> {
+    const { group, options, lifecycle, logger } = this.deps
+    const attempt = delivery.attempt
+    lifecycle.emit('failed', { event, group, attempt, error })
+    let verdict: Awaited<ReturnType<NonNullable<ResolvedListenOptions['onError']>>>
+    if (options.onError) {
+      try {
+        verdict = await options.onError(error, event, context)
+      } catch (hookError) {
+        logger.error({ err: hookError, group, eventId: event.id }, 'the onError hook threw; applying the retry policy')
+      }
+    }
+    const decision = decide(error, attempt, options.retry, verdict)
+    if (decision.action === 'ack') {
+      await this.settle(() => delivery.ack())
+      return
+    }
+    if (decision.action === 'retry') {
+      const history = [...delivery.history, recordFailure(error, attempt, decision.delayMs)]
+      await this.settle(() => delivery.retry({ delayMs: decision.delayMs, attempt: attempt + 1, history }))
+      lifecycle.emit('retry-scheduled', { event, group, attempt, nextAttempt: attempt + 1, delayMs: decision.delayMs })
+      return
+    }
+    return this.deadLetter(delivery, event, event.id, [...delivery.history, recordFailure(error, attempt)], decision.reason)
+  }
+
+  private async deadLetter(
+    delivery: Delivery,
+    event: Event | undefined,
+    id: string,
+    history: readonly AttemptFailure[],
+    reason: string,
+  ): Promise<void> {
+    const { group, options, lifecycle, logger } = this.deps
+    if (!options.deadLetter) {
+      logger.error({ group, eventId: id, reason, history }, 'event dropped: dead-lettering is off for this listener')
+      await this.settle(() => delivery.ack())
+      return
+    }
+    await this.settle(() => delivery.deadLetter({ id, type: event?.type, history, reason }))
+    lifecycle.emit('dead-lettered', { event, id, group, reason, history })
+  }
+
+  private async settle(action: () => Promise<void>): Promise<void> {
+    if (this.abandoned) return
+    await action()
+  }
+}
+
+const RESOLVED = Promise.resolve()
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function'
+}

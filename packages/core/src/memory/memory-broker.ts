@@ -1,0 +1,293 @@
+import { type PatternMatcher, compilePatterns } from '../patterns/patterns.js'
+import { type Clock, systemClock } from '../time/clock.js'
+import type {
+  AttemptFailure,
+  DeadLetterInstruction,
+  Delivery,
+  DeliveryHandler,
+  RetryInstruction,
+  StoredDeadLetter,
+} from '../transport/transport.js'
+import { Queue } from './queue.js'
+import { TimerHeap } from './timer-heap.js'
+
+interface StoredMessage {
+  readonly body: Buffer
+  readonly attempt: number
+  readonly history: readonly AttemptFailure[]
+  readonly redelivered: boolean
+}
+
+/** One process attached to a group (one subscription of one transport). */
+export class MemoryConsumer {
+  inFlight = 0
+  active = true
+  readonly unsettled = new Set<MemoryDelivery>()
+
+  constructor(
+    readonly group: MemoryGroup,
+    readonly concurrency: number,
+    readonly onDelivery: DeliveryHandler,
+  ) {}
+}
+
+export class MemoryGroup {
+  readonly queue = new Queue<StoredMessage>()
+  readonly consumers: MemoryConsumer[] = []
+  readonly deadLetters: StoredDeadLetter[] = []
+  matches: PatternMatcher
+  private nextConsumer = 0
+
+  constructor(
+    readonly name: string,
+    patterns: readonly string[],
+    public durable: boolean,
+  ) {
+    this.matches = compilePatterns(patterns)
+  }
+
+  /** Round-robin over consumers with a free slot, so competing processes share the load. */
+  pickConsumer(): MemoryConsumer | undefined {
+    const count = this.consumers.length
+    for (let i = 0; i < count; i += 1) {
+      const consumer = this.consumers[(this.nextConsumer + i) % count]!
+      if (consumer.active && consumer.inFlight < consumer.concurrency) {
+        this.nextConsumer = (this.nextConsumer + i + 1) % count
+        return consumer
+      }
+    }
+    return undefined
+  }
+}
+
+class MemoryDelivery implements Delivery {
+  private settled = false
+
+  constructor(
+    private readonly broker: MemoryBroker,
+    readonly consumer: MemoryConsumer,
+    private readonly message: StoredMessage,
+  ) {}
+
+  get body(): Buffer {
+    return this.message.body
+  }
+  get attempt(): number {
+    return this.message.attempt
+  }
+  get history(): readonly AttemptFailure[] {
+    return this.message.history
+  }
+  get redelivered(): boolean {
+    return this.message.redelivered
+  }
+
+  ack(): Promise<void> {
+    this.settle()
+    return RESOLVED
+  }
+
+  retry(instruction: RetryInstruction): Promise<void> {
+    if (this.settle()) {
+      const group = this.consumer.group
+      const message: StoredMessage = {
+        body: this.message.body,
+        attempt: instruction.attempt,
+        history: instruction.history,
+        redelivered: false,
+      }
+      this.broker.delay(instruction.delayMs, () => this.broker.enqueue(group, message))
+    }
+    return RESOLVED
+  }
+
+  deadLetter(record: DeadLetterInstruction): Promise<void> {
+    if (this.settle()) {
+      this.consumer.group.deadLetters.push({
+        id: record.id,
+        group: this.consumer.group.name,
+        body: this.message.body,
+        history: record.history,
+        reason: record.reason,
+        deadLetteredAt: new Date(this.broker.clock.now()).toISOString(),
+      })
+    }
+    return RESOLVED
+  }
+
+  /** Returns false when already settled, or when the consumer was closed and took it back. */
+  private settle(): boolean {
+    if (this.settled) return false
+    this.settled = true
+    if (!this.consumer.unsettled.delete(this)) return false
+    this.consumer.inFlight -= 1
+    this.broker.scheduleDispatch(this.consumer.group)
+    return true
+  }
+
+  /** The consumer died holding it: back to the group, counted as a crash redelivery. */
+  abandon(): StoredMessage {
+    this.settled = true
+    return { ...this.message, attempt: this.message.attempt + 1, redelivered: true }
+  }
+}
+
+const RESOLVED = Promise.resolve()
+/** Deliveries dispatched in microtasks before yielding to the event loop, so timers and I/O are not starved. */
+const DISPATCH_BURST = 2048
+
+/**
+ * An in-process broker with the semantics the conformance suite demands of real ones: durable
+ * groups, competing consumers, delayed retries on one timer heap, per-group dead letters.
+ * Brokers are shared per name within the process, so two buses with `memory://` see each other.
+ */
+export class MemoryBroker {
+  readonly clock: Clock
+  private readonly groups = new Map<string, MemoryGroup>()
+  private routes = new Map<string, MemoryGroup[]>()
+  private readonly timers: TimerHeap
+  private readonly pendingDispatch = new Set<MemoryGroup>()
+  private dispatchScheduled = false
+  private burst = 0
+
+  constructor(options: { clock?: Clock } = {}) {
+    this.clock = options.clock ?? systemClock
+    this.timers = new TimerHeap(this.clock)
+  }
+
+  private static readonly shared = new Map<string, MemoryBroker>()
+
+  /** The process-wide broker of a name (`memory://<name>`; default "default"). */
+  static named(name = 'default'): MemoryBroker {
+    let broker = MemoryBroker.shared.get(name)
+    if (!broker) {
+      broker = new MemoryBroker()
+      MemoryBroker.shared.set(name, broker)
+    }
+    return broker
+  }
+
+  /** Delayed retries waiting right now (all groups). */
+  get pendingDelays(): number {
+    return this.timers.size
+  }
+
+  publish(type: string, body: Buffer): void {
+    let targets = this.routes.get(type)
+    if (targets === undefined) {
+      targets = [...this.groups.values()].filter((group) => group.matches(type))
+      this.routes.set(type, targets)
+    }
+    for (const group of targets) this.enqueue(group, { body, attempt: 1, history: [], redelivered: false })
+  }
+
+  group(name: string): MemoryGroup | undefined {
+    return this.groups.get(name)
+  }
+
+  attach(
+    options: { group: string; patterns: readonly string[]; durable: boolean; concurrency: number },
+    onDelivery: DeliveryHandler,
+  ): MemoryConsumer {
+    let group = this.groups.get(options.group)
+    if (!group) {
+      group = new MemoryGroup(options.group, options.patterns, options.durable)
+      this.groups.set(options.group, group)
+    } else {
+      group.matches = compilePatterns(options.patterns)
+      group.durable = options.durable
+    }
+    this.routes = new Map()
+    const consumer = new MemoryConsumer(group, options.concurrency, onDelivery)
+    group.consumers.push(consumer)
+    this.scheduleDispatch(group)
+    return consumer
+  }
+
+  /** Stop handing out new deliveries; unsettled ones can still be settled. */
+  pause(consumer: MemoryConsumer): void {
+    consumer.active = false
+  }
+
+  /** The consumer is gone: what it held returns to the group at once, as from a closed channel. */
+  detach(consumer: MemoryConsumer): void {
+    consumer.active = false
+    const group = consumer.group
+    const index = group.consumers.indexOf(consumer)
+    if (index >= 0) group.consumers.splice(index, 1)
+    const returned = [...consumer.unsettled].map((delivery) => delivery.abandon()).reverse()
+    consumer.unsettled.clear()
+    consumer.inFlight = 0
+    for (const message of returned) group.queue.unshift(message)
+    if (!group.durable && group.consumers.length === 0) {
+      this.groups.delete(group.name)
+      this.routes = new Map()
+      return
+    }
+    this.scheduleDispatch(group)
+  }
+
+  enqueue(group: MemoryGroup, message: StoredMessage): void {
+    if (this.groups.get(group.name) !== group) return // ephemeral group removed meanwhile
+    group.queue.push(message)
+    this.scheduleDispatch(group)
+  }
+
+  delay(delayMs: number, fire: () => void): void {
+    this.timers.schedule(delayMs, fire)
+  }
+
+  replay(group: MemoryGroup, ids: readonly string[] | 'all'): number {
+    const wanted = ids === 'all' ? undefined : new Set(ids)
+    const keep: StoredDeadLetter[] = []
+    let replayed = 0
+    for (const letter of group.deadLetters) {
+      if (wanted && !wanted.has(letter.id)) {
+        keep.push(letter)
+        continue
+      }
+      replayed += 1
+      this.enqueue(group, { body: letter.body, attempt: 1, history: [], redelivered: false })
+    }
+    group.deadLetters.splice(0, group.deadLetters.length, ...keep)
+    return replayed
+  }
+
+  scheduleDispatch(group: MemoryGroup): void {
+    this.pendingDispatch.add(group)
+    if (this.dispatchScheduled) return
+    this.dispatchScheduled = true
+    if (this.burst < DISPATCH_BURST) queueMicrotask(this.dispatchAll)
+    else setImmediate(this.dispatchAll)
+  }
+
+  private readonly dispatchAll = (): void => {
+    this.dispatchScheduled = false
+    if (this.burst >= DISPATCH_BURST) this.burst = 0
+    const groups = [...this.pendingDispatch]
+    this.pendingDispatch.clear()
+    for (const group of groups) this.dispatch(group)
+  }
+
+  private dispatch(group: MemoryGroup): void {
+    while (group.queue.length > 0) {
+      const consumer = group.pickConsumer()
+      if (!consumer) return
+      const message = group.queue.shift()!
+      const delivery = new MemoryDelivery(this, consumer, message)
+      consumer.inFlight += 1
+      consumer.unsettled.add(delivery)
+      this.burst += 1
+      consumer.onDelivery(delivery).catch(() => {
+        // core settles every delivery itself and reports its own errors
+      })
+    }
+  }
+
+  /** Forget all groups, delays and dead letters (tests). */
+  reset(): void {
+    this.groups.clear()
+    this.routes = new Map()
+    this.timers.clear()
+  }
+}

@@ -1,0 +1,12 @@
+import { MemoryBroker, memoryTransport } from '@tidings/core'
+import { describeTransportConformance } from '@tidings/testkit'
+
+describeTransportConformance(
+  'memory',
+  ({ namespace }) => memoryTransport({ namespace }),
+  { orderingByKey: true, crashRecovery: true, durableGroups: true, ephemeralListeners: true },
+  {
+    injectRawMessage: async ({ namespace, type }, body) => MemoryBroker.named(namespace).publish(type, body),
+    crashRecoverySlackMs: 200,
+  },
+)
