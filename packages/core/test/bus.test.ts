@@ -1,0 +1,133 @@
+import {
+  ConfigError,
+  MemoryBroker,
+  PublishError,
+  TransportNotInstalledError,
+  ValidationError,
+  createBus,
+  memoryTransport,
+  redactUrl,
+  silentLogger,
+  transportFromUrl,
+  type StandardSchemaV1,
+} from '@tidings/core'
+import { describe, expect, it } from 'vitest'
+
+/** A minimal Standard Schema validator, as zod or valibot would provide. */
+const positiveAmount: StandardSchemaV1<{ amount: number }> = {
+  '~standard': {
+    version: 1,
+    vendor: 'test',
+    validate: (value) =>
+      typeof (value as { amount?: unknown })?.amount === 'number' && (value as { amount: number }).amount > 0
+        ? { value: value as { amount: number } }
+        : { issues: [{ message: 'amount must be a positive number', path: ['amount'] }] },
+  },
+}
+
+describe('createBus', () => {
+  it('validates its options with ConfigError messages that name the fix', () => {
+    expect(() => createBus({ service: 'Bad Service', url: 'memory://' })).toThrow(/lowercase letters/)
+    expect(() => createBus({ service: 'shop', url: 'ftp://x' })).toThrow(/scheme "ftp:" is unknown/)
+    expect(() => createBus({ service: 'shop', url: 'not a url' })).toThrow(ConfigError)
+    expect(() => createBus({ service: 'shop', transport: {} as never })).toThrow(/must be a Transport/)
+    expect(() => createBus({ service: 'shop', url: 'memory://', drainTimeoutMs: -1 })).toThrow(/drainTimeoutMs/)
+    expect(() => createBus({ service: 'shop', url: 'memory://', defaults: { concurrency: -1 } })).toThrow(/concurrency/)
+    expect(() => createBus(null as never)).toThrow(ConfigError)
+  })
+
+  it('asks for a transport when neither url, transport nor TIDINGS_URL is given', () => {
+    const saved = process.env.TIDINGS_URL
+    delete process.env.TIDINGS_URL
+    try {
+      expect(() => createBus({ service: 'shop' })).toThrow(/TIDINGS_URL/)
+    } finally {
+      if (saved !== undefined) process.env.TIDINGS_URL = saved
+    }
+  })
+
+  it('loads memory:// without any other package', async () => {
+    const bus = createBus({ service: 'shop', url: 'memory://bus-test-ns' })
+    const received: unknown[] = []
+    bus.listen('order.placed', (event) => void received.push(event.data), { name: 'audit' })
+    await bus.start()
+    await bus.publish('order.placed', { n: 1 })
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(received).toEqual([{ n: 1 }])
+    await bus.close()
+  })
+
+  it('tells the user which package to install for a transport that is missing', async () => {
+    await expect(transportFromUrl('nats://localhost:4222')).rejects.toBeInstanceOf(TransportNotInstalledError)
+    await expect(transportFromUrl('nats://localhost:4222')).rejects.toThrow(/install @tidings\/transport-nats/)
+  })
+
+  it('never shows credentials in messages', () => {
+    expect(redactUrl('amqp://user:secret@host:5672/vhost')).toBe('amqp://***:***@host:5672/vhost')
+    expect(() => createBus({ service: 'shop', url: 'ftp://user:secret@host' })).toThrow(/^(?!.*secret)/)
+  })
+
+  it('validates payloads with Standard Schema on publish, before anything is sent', async () => {
+    const broker = new MemoryBroker()
+    const bus = createBus<{ 'payment.captured': { amount: number } }>({
+      service: 'shop',
+      transport: memoryTransport({ broker }),
+      schemas: { 'payment.captured': positiveAmount },
+      logger: silentLogger,
+    })
+    await expect(bus.publish('payment.captured', { amount: -1 })).rejects.toBeInstanceOf(ValidationError)
+    await expect(bus.publish('payment.captured', { amount: -1 })).rejects.toThrow(/amount: amount must be a positive number/)
+    await expect(bus.publish('payment.captured', { amount: 3 })).resolves.toMatchObject({ data: { amount: 3 } })
+    await bus.close()
+  })
+
+  it('dead-letters a received event that fails its schema, without retrying', async () => {
+    const broker = new MemoryBroker()
+    const sender = createBus({ service: 'legacy', transport: memoryTransport({ broker }), logger: silentLogger })
+    const receiver = createBus<{ 'payment.captured': { amount: number } }>({
+      service: 'ledger',
+      transport: memoryTransport({ broker }),
+      schemas: { 'payment.captured': positiveAmount },
+      logger: silentLogger,
+    })
+    let calls = 0
+    receiver.listen('payment.captured', () => void (calls += 1), { name: 'book', retry: { maxAttempts: 1 } })
+    await receiver.start()
+    await sender.publish('payment.captured', { amount: 'lots' })
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    const [letter] = await receiver.deadLetters('ledger-book').list()
+    expect(calls).toBe(0)
+    expect(letter!.history[0]!.error.name).toBe('ValidationError')
+    await Promise.all([sender.close(), receiver.close()])
+  })
+
+  it('wraps a transport failure in PublishError', async () => {
+    const transport = memoryTransport({ broker: new MemoryBroker() })
+    transport.publish = async () => {
+      throw new Error('socket hang up')
+    }
+    const bus = createBus({ service: 'shop', transport, logger: silentLogger })
+    await expect(bus.publish('order.placed', {})).rejects.toBeInstanceOf(PublishError)
+    await expect(bus.publish('order.placed', {})).rejects.toThrow(/socket hang up/)
+  })
+
+  it('refuses listen() after start()', async () => {
+    const bus = createBus({ service: 'shop', transport: memoryTransport({ broker: new MemoryBroker() }) })
+    await bus.start()
+    expect(() => bus.listen('a.b', async () => {}, { name: 'late' })).toThrow(/before start/)
+    await bus.close()
+  })
+
+  it('carries causation and correlation through ctx.publish', async () => {
+    const broker = new MemoryBroker()
+    const bus = createBus({ service: 'shop', transport: memoryTransport({ broker }), logger: silentLogger })
+    const seen: { type: string; causationId?: string; correlationId?: string }[] = []
+    bus.listen('order.placed', (_event, ctx) => ctx.publish('payment.requested', {}), { name: 'pay' })
+    bus.listen('payment.requested', (event) => void seen.push(event), { name: 'audit' })
+    await bus.start()
+    const first = await bus.publish('order.placed', {})
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(seen[0]).toMatchObject({ type: 'payment.requested', causationId: first.id, correlationId: first.id })
+    await bus.close()
+  })
+})
