@@ -9,10 +9,38 @@ export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions, externalConditions: ['source'] } },
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'examples/**/*.test.ts'],
-    testTimeout: 20_000,
+    testTimeout: 30_000,
     hookTimeout: 30_000,
     reporters: ['default', './scripts/summary-reporter.ts'],
     pool: 'forks',
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'core',
+          include: [
+            'packages/core/test/**/*.test.ts',
+            'packages/testkit/test/**/*.test.ts',
+            'examples/**/*.test.ts',
+          ],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'amqp',
+          include: ['packages/transport-amqp/test/**/*.test.ts'],
+          globalSetup: ['./scripts/require-rabbitmq.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'redis-streams',
+          include: ['packages/transport-redis-streams/test/**/*.test.ts'],
+          globalSetup: ['./scripts/require-redis.ts'],
+        },
+      },
+    ],
   },
 })

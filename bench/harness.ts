@@ -30,7 +30,11 @@ export async function medianOf(runs: number, measure: () => Promise<number>): Pr
 }
 
 /** Calls `send(i)` `count` times at a steady `ratePerSecond`, not waiting for each send to finish. */
-export async function paced(ratePerSecond: number, count: number, send: (index: number) => unknown): Promise<void> {
+export async function paced(
+  ratePerSecond: number,
+  count: number,
+  send: (index: number) => unknown,
+): Promise<void> {
   const intervalMs = 1000 / ratePerSecond
   const started = now()
   for (let i = 0; i < count; i += 1) {
@@ -63,7 +67,8 @@ export class LatencyRecorder {
 
   percentiles(): { p50: number; p99: number } {
     const sorted = [...this.samples].sort((a, b) => a - b)
-    const at = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN
+    const at = (p: number): number =>
+      sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN
     return { p50: at(50), p99: at(99) }
   }
 }
@@ -97,7 +102,9 @@ export function printTable(title: string, rows: readonly BenchRow[], rawName = '
     '|---|---:|---:|---:|---|',
     ...rows.map((row) => {
       const ratio = row.higherIsBetter ? row.tidings / row.raw : row.raw / row.tidings
-      const delta = row.higherIsBetter ? '' : ` (${row.tidings - row.raw >= 0 ? '+' : ''}${(row.tidings - row.raw).toFixed(2)} ms)`
+      const delta = row.higherIsBetter
+        ? ''
+        : ` (${row.tidings - row.raw >= 0 ? '+' : ''}${(row.tidings - row.raw).toFixed(2)} ms)`
       return `| ${row.measure} | ${format(row.tidings, row.unit)} | ${format(row.raw, row.unit)} | ${(ratio * 100).toFixed(0)} %${delta} | ${row.unit} |`
     }),
     '',

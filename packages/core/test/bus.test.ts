@@ -1,15 +1,15 @@
 import {
   ConfigError,
-  MemoryBroker,
-  PublishError,
-  TransportNotInstalledError,
-  ValidationError,
   createBus,
+  MemoryBroker,
   memoryTransport,
+  PublishError,
   redactUrl,
-  silentLogger,
-  transportFromUrl,
   type StandardSchemaV1,
+  silentLogger,
+  TransportNotInstalledError,
+  transportFromUrl,
+  ValidationError,
 } from '@tidings/core'
 import { describe, expect, it } from 'vitest'
 
@@ -31,8 +31,12 @@ describe('createBus', () => {
     expect(() => createBus({ service: 'shop', url: 'ftp://x' })).toThrow(/scheme "ftp:" is unknown/)
     expect(() => createBus({ service: 'shop', url: 'not a url' })).toThrow(ConfigError)
     expect(() => createBus({ service: 'shop', transport: {} as never })).toThrow(/must be a Transport/)
-    expect(() => createBus({ service: 'shop', url: 'memory://', drainTimeoutMs: -1 })).toThrow(/drainTimeoutMs/)
-    expect(() => createBus({ service: 'shop', url: 'memory://', defaults: { concurrency: -1 } })).toThrow(/concurrency/)
+    expect(() => createBus({ service: 'shop', url: 'memory://', drainTimeoutMs: -1 })).toThrow(
+      /drainTimeoutMs/,
+    )
+    expect(() => createBus({ service: 'shop', url: 'memory://', defaults: { concurrency: -1 } })).toThrow(
+      /concurrency/,
+    )
     expect(() => createBus(null as never)).toThrow(ConfigError)
   })
 
@@ -59,7 +63,9 @@ describe('createBus', () => {
 
   it('tells the user which package to install for a transport that is missing', async () => {
     await expect(transportFromUrl('nats://localhost:4222')).rejects.toBeInstanceOf(TransportNotInstalledError)
-    await expect(transportFromUrl('nats://localhost:4222')).rejects.toThrow(/install @tidings\/transport-nats/)
+    await expect(transportFromUrl('nats://localhost:4222')).rejects.toThrow(
+      /install @tidings\/transport-nats/,
+    )
   })
 
   it('never shows credentials in messages', () => {
@@ -76,14 +82,22 @@ describe('createBus', () => {
       logger: silentLogger,
     })
     await expect(bus.publish('payment.captured', { amount: -1 })).rejects.toBeInstanceOf(ValidationError)
-    await expect(bus.publish('payment.captured', { amount: -1 })).rejects.toThrow(/amount: amount must be a positive number/)
-    await expect(bus.publish('payment.captured', { amount: 3 })).resolves.toMatchObject({ data: { amount: 3 } })
+    await expect(bus.publish('payment.captured', { amount: -1 })).rejects.toThrow(
+      /amount: amount must be a positive number/,
+    )
+    await expect(bus.publish('payment.captured', { amount: 3 })).resolves.toMatchObject({
+      data: { amount: 3 },
+    })
     await bus.close()
   })
 
   it('dead-letters a received event that fails its schema, without retrying', async () => {
     const broker = new MemoryBroker()
-    const sender = createBus({ service: 'legacy', transport: memoryTransport({ broker }), logger: silentLogger })
+    const sender = createBus({
+      service: 'legacy',
+      transport: memoryTransport({ broker }),
+      logger: silentLogger,
+    })
     const receiver = createBus<{ 'payment.captured': { amount: number } }>({
       service: 'ledger',
       transport: memoryTransport({ broker }),
@@ -91,7 +105,10 @@ describe('createBus', () => {
       logger: silentLogger,
     })
     let calls = 0
-    receiver.listen('payment.captured', () => void (calls += 1), { name: 'book', retry: { maxAttempts: 1 } })
+    const book = (): void => {
+      calls += 1
+    }
+    receiver.listen('payment.captured', book, { name: 'book', retry: { maxAttempts: 1 } })
     await receiver.start()
     await sender.publish('payment.captured', { amount: 'lots' })
     await new Promise((resolve) => setTimeout(resolve, 20))
@@ -127,7 +144,11 @@ describe('createBus', () => {
     await bus.start()
     const first = await bus.publish('order.placed', {})
     await new Promise((resolve) => setTimeout(resolve, 20))
-    expect(seen[0]).toMatchObject({ type: 'payment.requested', causationId: first.id, correlationId: first.id })
+    expect(seen[0]).toMatchObject({
+      type: 'payment.requested',
+      causationId: first.id,
+      correlationId: first.id,
+    })
     await bus.close()
   })
 })

@@ -1,4 +1,12 @@
-import { ConfigError, DecodeError, SerializationError, decodeEnvelope, encodeEnvelope, isUuid, uuidv7 } from '@tidings/core'
+import {
+  ConfigError,
+  DecodeError,
+  decodeEnvelope,
+  encodeEnvelope,
+  isUuid,
+  SerializationError,
+  uuidv7,
+} from '@tidings/core'
 import { describe, expect, it } from 'vitest'
 
 describe('CloudEvents envelope (SPEC §4)', () => {
@@ -33,9 +41,19 @@ describe('CloudEvents envelope (SPEC §4)', () => {
   })
 
   it('round-trips through decode', () => {
-    const { body, event } = encodeEnvelope({ type: 'a.b', data: [1, 'two', { three: null }], source: '/x', headers: { h1: 'v' } })
+    const { body, event } = encodeEnvelope({
+      type: 'a.b',
+      data: [1, 'two', { three: null }],
+      source: '/x',
+      headers: { h1: 'v' },
+    })
     const decoded = decodeEnvelope(body)
-    expect(decoded).toMatchObject({ id: event.id, type: 'a.b', data: [1, 'two', { three: null }], source: '/x' })
+    expect(decoded).toMatchObject({
+      id: event.id,
+      type: 'a.b',
+      data: [1, 'two', { three: null }],
+      source: '/x',
+    })
     expect({ ...decoded.headers }).toEqual({ h1: 'v' })
   })
 
@@ -57,7 +75,8 @@ describe('CloudEvents envelope (SPEC §4)', () => {
   })
 
   it('drops "__proto__" keys, even spelled with escapes', () => {
-    const text = '{"id":"1","type":"a","data":{"x":1,"\\u005f_proto__":{"polluted":1},"nested":{"__proto__":{"polluted":1}}}}'
+    const text =
+      '{"id":"1","type":"a","data":{"x":1,"\\u005f_proto__":{"polluted":1},"nested":{"__proto__":{"polluted":1}}}}'
     const event = decodeEnvelope(Buffer.from(text))
     const data = event.data as Record<string, Record<string, unknown>>
     expect(Object.getPrototypeOf(data)).toBe(Object.prototype)

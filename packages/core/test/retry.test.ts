@@ -1,4 +1,12 @@
-import { ConfigError, NonRetryable, RetryLater, decide, exponential, fixed, resolveRetryPolicy } from '@tidings/core'
+import {
+  ConfigError,
+  decide,
+  exponential,
+  fixed,
+  NonRetryable,
+  RetryLater,
+  resolveRetryPolicy,
+} from '@tidings/core'
 import { describe, expect, it } from 'vitest'
 
 describe('retry policies', () => {
@@ -37,7 +45,10 @@ describe('retry policies', () => {
     const policy = { maxAttempts: 3, backoff: fixed(100) }
     it('retries with the backoff until maxAttempts, then dead-letters', () => {
       expect(decide(new Error('x'), 1, policy)).toEqual({ action: 'retry', delayMs: 100 })
-      expect(decide(new Error('x'), 3, policy)).toMatchObject({ action: 'dead-letter', reason: expect.stringMatching(/exhausted/) })
+      expect(decide(new Error('x'), 3, policy)).toMatchObject({
+        action: 'dead-letter',
+        reason: expect.stringMatching(/exhausted/),
+      })
     })
     it('uses the RetryLater delay, still bounded by maxAttempts', () => {
       expect(decide(new RetryLater(7), 1, policy)).toEqual({ action: 'retry', delayMs: 7 })
@@ -48,13 +59,21 @@ describe('retry policies', () => {
       expect(decide(new Error('x'), 1, { ...policy, isRetryable: () => false }).action).toBe('dead-letter')
     })
     it('retries when isRetryable itself throws, rather than lose the event', () => {
-      const broken = { ...policy, isRetryable: () => { throw new Error('bug') } }
+      const broken = {
+        ...policy,
+        isRetryable: () => {
+          throw new Error('bug')
+        },
+      }
       expect(decide(new Error('x'), 1, broken).action).toBe('retry')
     })
     it('lets an onError verdict override', () => {
       expect(decide(new Error('x'), 1, policy, 'ack')).toEqual({ action: 'ack' })
       expect(decide(new Error('x'), 1, policy, 'dead-letter').action).toBe('dead-letter')
-      expect(decide(new NonRetryable('x'), 1, policy, { retryAfterMs: 5 })).toEqual({ action: 'retry', delayMs: 5 })
+      expect(decide(new NonRetryable('x'), 1, policy, { retryAfterMs: 5 })).toEqual({
+        action: 'retry',
+        delayMs: 5,
+      })
       expect(decide(new NonRetryable('x'), 3, policy, 'retry').action).toBe('dead-letter')
     })
     it('refuses a negative RetryLater delay', () => {

@@ -1,12 +1,12 @@
-export { describeTransportConformance } from './conformance/describe-transport-conformance.js'
 export type {
   ConformanceCapabilities,
   ConformanceContext,
   ConformanceHooks,
   MakeTransport,
 } from './conformance/capabilities.js'
+export { describeTransportConformance } from './conformance/describe-transport-conformance.js'
 export { newNamespace } from './conformance/harness.js'
+export { flushMicrotasks, ManualClock } from './manual-clock.js'
 export { createTcpProxy, type TcpProxy } from './tcp-proxy.js'
-export { ManualClock, flushMicrotasks } from './manual-clock.js'
-export { createTestBus, type TestBus, type Recorded, type RecordKind } from './test-bus.js'
-export { WaitForTimeoutError, waitUntil, sleep } from './wait.js'
+export { createTestBus, type Recorded, type RecordKind, type TestBus } from './test-bus.js'
+export { sleep, WaitForTimeoutError, waitUntil } from './wait.js'

@@ -46,7 +46,9 @@ export class ManualClock implements Clock {
     const target = this.current + ms
     for (;;) {
       await flushMicrotasks()
-      const next = this.timers.filter((timer) => timer.dueAt <= target).sort((a, b) => a.dueAt - b.dueAt || a.id - b.id)[0]
+      const next = this.timers
+        .filter((timer) => timer.dueAt <= target)
+        .sort((a, b) => a.dueAt - b.dueAt || a.id - b.id)[0]
       if (!next) break
       this.timers = this.timers.filter((timer) => timer !== next)
       this.current = Math.max(this.current, next.dueAt)

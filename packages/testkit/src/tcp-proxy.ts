@@ -1,4 +1,4 @@
-import { type AddressInfo, type Server, type Socket, createServer, connect } from 'node:net'
+import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net'
 
 /**
  * A TCP proxy for fault tests: clients connect to `port`, traffic is relayed to the target, and

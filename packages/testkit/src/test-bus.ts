@@ -1,13 +1,13 @@
+import type { LifecycleEvents } from '@tidings/core'
 import {
   type Bus,
   type BusOptions,
+  createBus,
   type Event,
   type EventCatalogue,
   MemoryBroker,
-  createBus,
   memoryTransport,
 } from '@tidings/core'
-import type { LifecycleEvents } from '@tidings/core'
 import { ManualClock } from './manual-clock.js'
 import { waitUntil } from './wait.js'
 
@@ -87,9 +87,13 @@ export function createTestBus<Events extends EventCatalogue = EventCatalogue>(
       )
     },
     expectPublished: (type, data) => {
-      const match = recorded.published.find((event) => event.type === type && (data === undefined || contains(event.data, data)))
+      const match = recorded.published.find(
+        (event) => event.type === type && (data === undefined || contains(event.data, data)),
+      )
       if (!match) {
-        const seen = recorded.published.map((event) => `${event.type} ${JSON.stringify(event.data)}`).join('\n  ')
+        const seen = recorded.published
+          .map((event) => `${event.type} ${JSON.stringify(event.data)}`)
+          .join('\n  ')
         throw new Error(
           `Expected "${type}"${data === undefined ? '' : ` with data containing ${JSON.stringify(data)}`} to be published.\nPublished:\n  ${seen || '(nothing)'}`,
         )
@@ -103,7 +107,13 @@ function contains(actual: unknown, expected: unknown): boolean {
   if (expected === null || typeof expected !== 'object') return Object.is(actual, expected)
   if (actual === null || typeof actual !== 'object') return false
   if (Array.isArray(expected)) {
-    return Array.isArray(actual) && expected.length === actual.length && expected.every((item, i) => contains(actual[i], item))
+    return (
+      Array.isArray(actual) &&
+      expected.length === actual.length &&
+      expected.every((item, i) => contains(actual[i], item))
+    )
   }
-  return Object.entries(expected).every(([key, value]) => contains((actual as Record<string, unknown>)[key], value))
+  return Object.entries(expected).every(([key, value]) =>
+    contains((actual as Record<string, unknown>)[key], value),
+  )
 }

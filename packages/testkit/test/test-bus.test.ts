@@ -1,5 +1,5 @@
 import { fixed } from '@tidings/core'
-import { ManualClock, createTestBus } from '@tidings/testkit'
+import { createTestBus, ManualClock } from '@tidings/testkit'
 import { describe, expect, it } from 'vitest'
 
 describe('createTestBus', () => {

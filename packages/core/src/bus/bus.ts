@@ -1,5 +1,6 @@
 import { hostname } from 'node:os'
-import { type Event, assertHeaders, encodeEnvelope } from '../envelope/envelope.js'
+import { DeadLetterQueue } from '../dead-letter/dead-letter-queue.js'
+import { assertHeaders, type Event, encodeEnvelope } from '../envelope/envelope.js'
 import {
   ConfigError,
   DuplicateListenerError,
@@ -8,7 +9,6 @@ import {
   TidingsError,
   TransportClosedError,
 } from '../errors/errors.js'
-import { DeadLetterQueue } from '../dead-letter/dead-letter-queue.js'
 import {
   type Handler,
   type ListenOptions,
@@ -17,11 +17,10 @@ import {
 } from '../listener/listen-options.js'
 import { ListenerRunner } from '../listener/listener-runner.js'
 import { Lifecycle, type LifecycleListener, type LifecycleName } from '../observability/lifecycle.js'
-import { type Logger, childLogger, defaultLogger } from '../observability/logger.js'
-import { assertEventName, assertServiceName, describe } from '../patterns/names.js'
+import { childLogger, defaultLogger, type Logger } from '../observability/logger.js'
+import { assertEventName, assertPattern, assertServiceName, describe } from '../patterns/names.js'
 import { compilePatterns } from '../patterns/patterns.js'
-import { assertPattern } from '../patterns/names.js'
-import { type StandardSchemaV1, isStandardSchema, validateWithSchema } from '../schema/standard-schema.js'
+import { isStandardSchema, type StandardSchemaV1, validateWithSchema } from '../schema/standard-schema.js'
 import { parseTransportUrl, transportFromUrl } from '../transport/resolve-url.js'
 import type { Transport } from '../transport/transport.js'
 import type { BusOptions, EventCatalogue } from './bus-options.js'
@@ -60,7 +59,9 @@ export class Bus<Events extends EventCatalogue = EventCatalogue> {
 
   constructor(private readonly options: BusOptions<Events>) {
     if (options === null || typeof options !== 'object') {
-      throw new ConfigError('createBus(options) needs an object such as { service: "shipping", url: "memory://" }.')
+      throw new ConfigError(
+        'createBus(options) needs an object such as { service: "shipping", url: "memory://" }.',
+      )
     }
     assertServiceName(options.service)
     this.service = options.service
@@ -71,9 +72,12 @@ export class Bus<Events extends EventCatalogue = EventCatalogue> {
     )
     if (options.transport !== undefined) {
       if (!isTransport(options.transport)) {
-        throw new ConfigError('createBus({ transport }) must be a Transport, such as memoryTransport() or amqpTransport({ url }).')
+        throw new ConfigError(
+          'createBus({ transport }) must be a Transport, such as memoryTransport() or amqpTransport({ url }).',
+        )
       }
-      if (options.url !== undefined) throw new ConfigError('createBus() takes transport or url, not both: drop one.')
+      if (options.url !== undefined)
+        throw new ConfigError('createBus() takes transport or url, not both: drop one.')
       this.transport = options.transport
     } else {
       this.transportUrl = options.url ?? process.env.TIDINGS_URL
@@ -83,18 +87,24 @@ export class Bus<Events extends EventCatalogue = EventCatalogue> {
     for (const [name, schema] of Object.entries(options.schemas ?? {})) {
       assertEventName(name, 'schemas key')
       if (!isStandardSchema(schema)) {
-        throw new ConfigError(`schemas["${name}"] is not a Standard Schema validator (zod, valibot, arktype, …).`)
+        throw new ConfigError(
+          `schemas["${name}"] is not a Standard Schema validator (zod, valibot, arktype, …).`,
+        )
       }
       this.schemas.set(name, schema)
     }
     this.drainTimeoutMs = options.drainTimeoutMs ?? 30_000
     if (typeof this.drainTimeoutMs !== 'number' || !(this.drainTimeoutMs >= 0)) {
-      throw new ConfigError(`createBus({ drainTimeoutMs }) must be a number of milliseconds >= 0, got ${describe(this.drainTimeoutMs)}.`)
+      throw new ConfigError(
+        `createBus({ drainTimeoutMs }) must be a number of milliseconds >= 0, got ${describe(this.drainTimeoutMs)}.`,
+      )
     }
     busCounter += 1
     this.processName = options.processName ?? `${hostname()}-${process.pid}-${busCounter}`
     if (typeof this.processName !== 'string' || !/^[\w.:-]{1,100}$/.test(this.processName)) {
-      throw new ConfigError('createBus({ processName }) must be 1 to 100 letters, digits, ".", ":", "_" or "-".')
+      throw new ConfigError(
+        'createBus({ processName }) must be 1 to 100 letters, digits, ".", ":", "_" or "-".',
+      )
     }
     resolveListenOptions({ name: 'defaults-check', ...options.defaults })
   }
@@ -109,15 +119,22 @@ export class Bus<Events extends EventCatalogue = EventCatalogue> {
     handler: Handler<PayloadFor<Events, Pattern>>,
     options: ListenOptions<PayloadFor<Events, Pattern>>,
   ): ListenerInfo {
-    if (this.stateValue === 'closing' || this.stateValue === 'closed') throw new TransportClosedError('listen')
+    if (this.stateValue === 'closing' || this.stateValue === 'closed')
+      throw new TransportClosedError('listen')
     if (this.stateValue !== 'idle') {
-      throw new ConfigError('listen() must be called before start(): register every listener, then start the bus once.')
+      throw new ConfigError(
+        'listen() must be called before start(): register every listener, then start the bus once.',
+      )
     }
-    const patterns: readonly string[] = typeof pattern === 'string' ? [pattern] : [...(pattern as readonly string[])]
-    if (patterns.length === 0) throw new ConfigError('listen() needs at least one pattern, such as "order.placed" or "order.*".')
+    const patterns: readonly string[] =
+      typeof pattern === 'string' ? [pattern] : [...(pattern as readonly string[])]
+    if (patterns.length === 0)
+      throw new ConfigError('listen() needs at least one pattern, such as "order.placed" or "order.*".')
     for (const each of patterns) assertPattern(each)
     if (typeof handler !== 'function') {
-      throw new ConfigError('listen(pattern, handler, options) needs a handler function (event, ctx) => Promise<void>.')
+      throw new ConfigError(
+        'listen(pattern, handler, options) needs a handler function (event, ctx) => Promise<void>.',
+      )
     }
     const resolved = resolveListenOptions(options, this.options.defaults)
     const group = `${this.service}-${resolved.name}`
@@ -132,7 +149,8 @@ export class Bus<Events extends EventCatalogue = EventCatalogue> {
       lifecycle: this.lifecycle,
       logger: childLogger(this.logger, { group }),
       schemaFor: (type) => this.schemas.get(type),
-      publish: (type, data, publishOptions) => this.publish(type as keyof Events & string, data as never, publishOptions),
+      publish: (type, data, publishOptions) =>
+        this.publish(type as keyof Events & string, data as never, publishOptions),
     })
     this.runners.set(group, runner)
     const info = { name: resolved.name, group, patterns }
@@ -142,7 +160,8 @@ export class Bus<Events extends EventCatalogue = EventCatalogue> {
 
   /** Connect, create every listener's group and start consuming. Idempotent. */
   start(): Promise<void> {
-    if (this.stateValue === 'closing' || this.stateValue === 'closed') return Promise.reject(new TransportClosedError('start'))
+    if (this.stateValue === 'closing' || this.stateValue === 'closed')
+      return Promise.reject(new TransportClosedError('start'))
     this.starting ??= (async () => {
       this.stateValue = 'starting'
       const transport = await this.connect()
@@ -190,21 +209,24 @@ export class Bus<Events extends EventCatalogue = EventCatalogue> {
         { cause: error },
       )
     }
-    this.lifecycle.emit('published', { event })
+    if (this.lifecycle.has('published')) this.lifecycle.emit('published', { event })
     return event as Event<Events[Name]>
   }
 
   /** Dead letters of a consumer group (`<service>-<listener>`, any service's). */
   deadLetters(group: string): DeadLetterQueue {
     if (typeof group !== 'string' || !/^[a-z0-9]+([_-][a-z0-9]+)*$/.test(group)) {
-      throw new ConfigError(`deadLetters(group) needs a consumer group name "<service>-<listener>", such as "shipping-create-shipment"; got ${describe(group)}.`)
+      throw new ConfigError(
+        `deadLetters(group) needs a consumer group name "<service>-<listener>", such as "shipping-create-shipment"; got ${describe(group)}.`,
+      )
     }
     return new DeadLetterQueue(group, () => this.connect())
   }
 
   /** Subscribe to lifecycle events (published, handled, retry-scheduled, dead-lettered, …). Returns an unsubscribe function. */
   on<Name extends LifecycleName>(name: Name, listener: LifecycleListener<Name>): () => void {
-    if (typeof listener !== 'function') throw new ConfigError(`bus.on("${String(name)}", listener) needs a function.`)
+    if (typeof listener !== 'function')
+      throw new ConfigError(`bus.on("${String(name)}", listener) needs a function.`)
     return this.lifecycle.on(name, listener)
   }
 
@@ -222,7 +244,9 @@ export class Bus<Events extends EventCatalogue = EventCatalogue> {
       const wasStarting = this.starting
       this.stateValue = 'closing'
       await wasStarting?.catch(() => {})
-      const drained = await Promise.all([...this.runners.values()].map((runner) => runner.drain(this.drainTimeoutMs)))
+      const drained = await Promise.all(
+        [...this.runners.values()].map((runner) => runner.drain(this.drainTimeoutMs)),
+      )
       if (drained.includes(false)) {
         this.logger.warn(
           { drainTimeoutMs: this.drainTimeoutMs },
@@ -243,8 +267,10 @@ export class Bus<Events extends EventCatalogue = EventCatalogue> {
       await transport.connect({
         logger: childLogger(this.logger, { transport: transport.name }),
         notify: (notice) => {
-          if (notice.kind === 'reconnected') this.lifecycle.emit('reconnected', { transport: transport.name, attempt: notice.attempt })
-          else if (notice.kind === 'disconnected') this.lifecycle.emit('disconnected', { transport: transport.name, error: notice.error })
+          if (notice.kind === 'reconnected')
+            this.lifecycle.emit('reconnected', { transport: transport.name, attempt: notice.attempt })
+          else if (notice.kind === 'disconnected')
+            this.lifecycle.emit('disconnected', { transport: transport.name, error: notice.error })
           else this.lifecycle.emit('transport-error', { transport: transport.name, error: notice.error })
         },
       })
@@ -258,7 +284,9 @@ export class Bus<Events extends EventCatalogue = EventCatalogue> {
 }
 
 /** Create a bus. `createBus<Events>()` type-checks publish and listen against an event catalogue. */
-export function createBus<Events extends EventCatalogue = EventCatalogue>(options: BusOptions<Events>): Bus<Events> {
+export function createBus<Events extends EventCatalogue = EventCatalogue>(
+  options: BusOptions<Events>,
+): Bus<Events> {
   return new Bus<Events>(options)
 }
 
@@ -270,11 +298,19 @@ function assertPublishOptions(options: PublishOptions): void {
   }
   for (const key of Object.keys(options)) {
     if (!PUBLISH_OPTIONS.has(key)) {
-      throw new ConfigError(`publish() has no option "${key}": the options are ${[...PUBLISH_OPTIONS].join(', ')}.`)
+      throw new ConfigError(
+        `publish() has no option "${key}": the options are ${[...PUBLISH_OPTIONS].join(', ')}.`,
+      )
     }
     const value = (options as Record<string, unknown>)[key]
-    if (key !== 'headers' && value !== undefined && (typeof value !== 'string' || value.length === 0 || value.length > 1024)) {
-      throw new ConfigError(`publish() option ${key} must be a non-empty string of at most 1024 characters, got ${describe(value)}.`)
+    if (
+      key !== 'headers' &&
+      value !== undefined &&
+      (typeof value !== 'string' || value.length === 0 || value.length > 1024)
+    ) {
+      throw new ConfigError(
+        `publish() option ${key} must be a non-empty string of at most 1024 characters, got ${describe(value)}.`,
+      )
     }
   }
   assertHeaders(options.headers)

@@ -5,7 +5,10 @@ const MESSAGE_LENGTH = 2000
 
 /** One history record for a failed attempt; stacks are trimmed so dead letters stay small. */
 export function recordFailure(error: unknown, attempt: number, retryDelayMs?: number): AttemptFailure {
-  const cause = error instanceof Error && error.name === 'NonRetryable' && error.cause instanceof Error ? error.cause : error
+  const cause =
+    error instanceof Error && error.name === 'NonRetryable' && error.cause instanceof Error
+      ? error.cause
+      : error
   const name = cause instanceof Error ? cause.name : typeof cause
   const message = (cause instanceof Error ? cause.message : safeString(cause)).slice(0, MESSAGE_LENGTH)
   const stack = cause instanceof Error && cause.stack ? trimStack(cause.stack) : undefined
@@ -22,12 +25,15 @@ export function withRetryDelay(failure: AttemptFailure, retryDelayMs: number): A
 }
 
 function trimStack(stack: string): string {
-  return stack.split('\n').slice(0, STACK_LINES + 1).join('\n')
+  return stack
+    .split('\n')
+    .slice(0, STACK_LINES + 1)
+    .join('\n')
 }
 
 function safeString(value: unknown): string {
   try {
-    return typeof value === 'string' ? value : JSON.stringify(value) ?? String(value)
+    return typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value))
   } catch {
     return String(value)
   }

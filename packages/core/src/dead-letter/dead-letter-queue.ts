@@ -1,4 +1,4 @@
-import { type Event, decodeEnvelope } from '../envelope/envelope.js'
+import { decodeEnvelope, type Event } from '../envelope/envelope.js'
 import { ConfigError } from '../errors/errors.js'
 import { describe } from '../patterns/names.js'
 import type { AttemptFailure, Transport } from '../transport/transport.js'
@@ -28,7 +28,9 @@ export class DeadLetterQueue {
   async list(options: { limit?: number } = {}): Promise<DeadLetter[]> {
     const limit = options.limit ?? 100
     if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
-      throw new ConfigError(`deadLetters(group).list({ limit }) must be a whole number from 1 to 10000, got ${describe(limit)}.`)
+      throw new ConfigError(
+        `deadLetters(group).list({ limit }) must be a whole number from 1 to 10000, got ${describe(limit)}.`,
+      )
     }
     const stored = await (await this.transport()).deadLetters(this.group).list({ limit })
     return stored.map((letter) => ({ ...letter, event: tryDecode(letter.body) }))
@@ -40,8 +42,13 @@ export class DeadLetterQueue {
 
   /** Send dead letters back to this group as a new attempt chain (same event id). Returns how many. */
   async replay(ids: readonly string[] | 'all'): Promise<number> {
-    if (ids !== 'all' && (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string' || id.length === 0))) {
-      throw new ConfigError(`replay(ids) takes an array of dead-letter ids (from list()) or 'all'; got ${describe(ids)}.`)
+    if (
+      ids !== 'all' &&
+      (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string' || id.length === 0))
+    ) {
+      throw new ConfigError(
+        `replay(ids) takes an array of dead-letter ids (from list()) or 'all'; got ${describe(ids)}.`,
+      )
     }
     return (await this.transport()).deadLetters(this.group).replay(ids)
   }

@@ -14,7 +14,9 @@ export interface IdempotencyOptions {
 }
 
 /** In-process store with expiry; bounded by `maxEntries` (oldest dropped first). */
-export function memoryIdempotencyStore(options: { maxEntries?: number; now?: () => number } = {}): IdempotencyStore {
+export function memoryIdempotencyStore(
+  options: { maxEntries?: number; now?: () => number } = {},
+): IdempotencyStore {
   const maxEntries = options.maxEntries ?? 100_000
   const now = options.now ?? Date.now
   const expiries = new Map<string, number>() // insertion order = age order

@@ -1,5 +1,5 @@
 import type { Event } from '../envelope/envelope.js'
-import { type Logger, childLogger } from '../observability/logger.js'
+import { childLogger, type Logger } from '../observability/logger.js'
 import type { HandlerContext, PublishOptions } from './listen-options.js'
 
 type Publish = (type: string, data: unknown, options?: PublishOptions) => Promise<Event>
@@ -15,10 +15,14 @@ export class DeliveryContext implements HandlerContext {
     readonly attempt: number,
     readonly group: string,
     readonly redelivered: boolean,
-    readonly receivedAt: Date,
+    private readonly receivedAtMs: number,
     private readonly baseLogger: Logger,
     private readonly publishEvent: Publish,
   ) {}
+
+  get receivedAt(): Date {
+    return new Date(this.receivedAtMs)
+  }
 
   get headers(): Readonly<Record<string, string>> {
     return this.event.headers

@@ -52,7 +52,11 @@ export interface ListenOptions<T = unknown> {
   /** false: an ephemeral group, removed when the bus closes (tools such as tail). Default true. */
   readonly durable?: boolean
   /** Runs before the retry decision and may override it: 'retry' | 'dead-letter' | 'ack' | { retryAfterMs }. */
-  readonly onError?: (error: unknown, event: Event<T>, context: HandlerContext) => ErrorVerdict | Promise<ErrorVerdict>
+  readonly onError?: (
+    error: unknown,
+    event: Event<T>,
+    context: HandlerContext,
+  ) => ErrorVerdict | Promise<ErrorVerdict>
   /** Skip event ids this group already handled within a window (SPEC G15). */
   readonly idempotency?: IdempotencyOptions
 }
@@ -88,7 +92,10 @@ const KNOWN_OPTIONS = new Set([
   'idempotency',
 ])
 
-export function resolveListenOptions(options: unknown, defaults: ListenerDefaults = {}): ResolvedListenOptions {
+export function resolveListenOptions(
+  options: unknown,
+  defaults: ListenerDefaults = {},
+): ResolvedListenOptions {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new ConfigError(
       `listen(pattern, handler, options) needs an options object with at least a name, such as { name: "create-shipment" }; got ${describe(options)}.`,
@@ -97,7 +104,9 @@ export function resolveListenOptions(options: unknown, defaults: ListenerDefault
   const given = options as ListenOptions
   for (const key of Object.keys(given)) {
     if (!KNOWN_OPTIONS.has(key)) {
-      throw new ConfigError(`listen() has no option "${key}": the options are ${[...KNOWN_OPTIONS].join(', ')}.`)
+      throw new ConfigError(
+        `listen() has no option "${key}": the options are ${[...KNOWN_OPTIONS].join(', ')}.`,
+      )
     }
   }
   assertListenerName(given.name)
@@ -124,7 +133,10 @@ export function resolveListenOptions(options: unknown, defaults: ListenerDefault
     }
     return {
       ...resolved,
-      idempotency: { store, windowMs: milliseconds(given.idempotency.windowMs ?? 86_400_000, 'idempotency.windowMs', false) },
+      idempotency: {
+        store,
+        windowMs: milliseconds(given.idempotency.windowMs ?? 86_400_000, 'idempotency.windowMs', false),
+      },
     }
   }
   return resolved
@@ -132,19 +144,27 @@ export function resolveListenOptions(options: unknown, defaults: ListenerDefault
 
 function booleanOption(value: unknown, fallback: boolean, name: string): boolean {
   if (value === undefined) return fallback
-  if (typeof value !== 'boolean') throw new ConfigError(`listen() option ${name} must be true or false, got ${describe(value)}.`)
+  if (typeof value !== 'boolean')
+    throw new ConfigError(`listen() option ${name} must be true or false, got ${describe(value)}.`)
   return value
 }
 
 function wholeNumber(value: unknown, name: string, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`listen() option ${name} must be a whole number from ${min} to ${max}, got ${describe(value)}.`)
+    throw new ConfigError(
+      `listen() option ${name} must be a whole number from ${min} to ${max}, got ${describe(value)}.`,
+    )
   }
   return value
 }
 
 function milliseconds(value: unknown, name: string, allowInfinity: boolean): number {
-  if (typeof value !== 'number' || Number.isNaN(value) || value <= 0 || (!allowInfinity && !Number.isFinite(value))) {
+  if (
+    typeof value !== 'number' ||
+    Number.isNaN(value) ||
+    value <= 0 ||
+    (!allowInfinity && !Number.isFinite(value))
+  ) {
     throw new ConfigError(
       `listen() option ${name} must be a number of milliseconds > 0${allowInfinity ? ' (or Infinity)' : ''}, got ${describe(value)}.`,
     )

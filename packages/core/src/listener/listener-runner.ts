@@ -1,5 +1,5 @@
 import { recordFailure } from '../dead-letter/attempt-history.js'
-import { type Event, decodeEnvelope } from '../envelope/envelope.js'
+import { decodeEnvelope, type Event } from '../envelope/envelope.js'
 import { uuidv7 } from '../envelope/uuidv7.js'
 import { CrashLoopError, HandlerTimeoutError } from '../errors/errors.js'
 import { Queue } from '../memory/queue.js'
@@ -75,7 +75,8 @@ export class ListenerRunner {
       clearTimeout(timer)
       if (!drained) {
         this.abandoned = true
-        for (const context of this.running) context.abort(new Error('The bus closed before this handler finished.'))
+        for (const context of this.running)
+          context.abort(new Error('The bus closed before this handler finished.'))
       }
     }
     this.deadlines?.stop()
@@ -96,7 +97,10 @@ export class ListenerRunner {
     try {
       await this.process(delivery)
     } catch (error) {
-      this.deps.logger.error({ err: error, group: this.deps.group }, 'settling a delivery failed; the broker will redeliver it')
+      this.deps.logger.error(
+        { err: error, group: this.deps.group },
+        'settling a delivery failed; the broker will redeliver it',
+      )
     } finally {
       this.inFlight -= 1
       const next = this.waiting.shift()
@@ -114,11 +118,20 @@ export class ListenerRunner {
     try {
       event = decodeEnvelope(delivery.body)
     } catch (error) {
-      return this.deadLetter(delivery, undefined, uuidv7(), [recordFailure(error, delivery.attempt)], 'decode error')
+      return this.deadLetter(
+        delivery,
+        undefined,
+        uuidv7(),
+        [recordFailure(error, delivery.attempt)],
+        'decode error',
+      )
     }
     if (!this.deps.matches(event.type)) return delivery.ack() // coarser broker-side filter let it through
     if (delivery.attempt > options.retry.maxAttempts) {
-      const failure = recordFailure(new CrashLoopError(delivery.attempt, options.retry.maxAttempts), delivery.attempt)
+      const failure = recordFailure(
+        new CrashLoopError(delivery.attempt, options.retry.maxAttempts),
+        delivery.attempt,
+      )
       return this.deadLetter(delivery, event, event.id, [...delivery.history, failure], 'crash loop')
     }
     const idempotency = options.idempotency
@@ -127,18 +140,18 @@ export class ListenerRunner {
       lifecycle.emit('duplicate-skipped', { event, group })
       return
     }
-    lifecycle.emit('received', { event, group, attempt: delivery.attempt })
+    if (lifecycle.has('received')) lifecycle.emit('received', { event, group, attempt: delivery.attempt })
 
     const context = new DeliveryContext(
       event,
       delivery.attempt,
       group,
       delivery.redelivered,
-      new Date(),
+      Date.now(),
       this.deps.logger,
       this.deps.publish,
     )
-    const started = performance.now()
+    const started = lifecycle.has('handled') ? performance.now() : 0
     let failure: unknown
     try {
       const schema = this.deps.schemaFor(event.type)
@@ -155,7 +168,12 @@ export class ListenerRunner {
       if (idempotency) await idempotency.store.remember(group, event.id, idempotency.windowMs)
       await this.settle(() => delivery.ack())
       if (lifecycle.has('handled')) {
-        lifecycle.emit('handled', { event, group, attempt: delivery.attempt, durationMs: performance.now() - started })
+        lifecycle.emit('handled', {
+          event,
+          group,
+          attempt: delivery.attempt,
+          durationMs: performance.now() - started,
+        })
       }
       return
     }
@@ -176,15 +194,16 @@ export class ListenerRunner {
       return undefined
     }
     const deadlines = this.deadlines
-    if (!deadlines) return Promise.resolve(result).then(
-      () => {
-        this.running.delete(context)
-      },
-      (error) => {
-        this.running.delete(context)
-        throw error
-      },
-    )
+    if (!deadlines)
+      return Promise.resolve(result).then(
+        () => {
+          this.running.delete(context)
+        },
+        (error) => {
+          this.running.delete(context)
+          throw error
+        },
+      )
     return new Promise<void>((resolve, reject) => {
       const deadline = deadlines.start(() => {
         const timeout = new HandlerTimeoutError(this.deps.options.timeoutMs)
@@ -207,7 +226,12 @@ export class ListenerRunner {
     })
   }
 
-  private async fail(delivery: Delivery, event: Event, context: DeliveryContext, error: unknown): Promise<void> {
+  private async fail(
+    delivery: Delivery,
+    event: Event,
+    context: DeliveryContext,
+    error: unknown,
+  ): Promise<void> {
     const { group, options, lifecycle, logger } = this.deps
     const attempt = delivery.attempt
     lifecycle.emit('failed', { event, group, attempt, error })
@@ -216,7 +240,10 @@ export class ListenerRunner {
       try {
         verdict = await options.onError(error, event, context)
       } catch (hookError) {
-        logger.error({ err: hookError, group, eventId: event.id }, 'the onError hook threw; applying the retry policy')
+        logger.error(
+          { err: hookError, group, eventId: event.id },
+          'the onError hook threw; applying the retry policy',
+        )
       }
     }
     const decision = decide(error, attempt, options.retry, verdict)
@@ -227,10 +254,22 @@ export class ListenerRunner {
     if (decision.action === 'retry') {
       const history = [...delivery.history, recordFailure(error, attempt, decision.delayMs)]
       await this.settle(() => delivery.retry({ delayMs: decision.delayMs, attempt: attempt + 1, history }))
-      lifecycle.emit('retry-scheduled', { event, group, attempt, nextAttempt: attempt + 1, delayMs: decision.delayMs })
+      lifecycle.emit('retry-scheduled', {
+        event,
+        group,
+        attempt,
+        nextAttempt: attempt + 1,
+        delayMs: decision.delayMs,
+      })
       return
     }
-    return this.deadLetter(delivery, event, event.id, [...delivery.history, recordFailure(error, attempt)], decision.reason)
+    return this.deadLetter(
+      delivery,
+      event,
+      event.id,
+      [...delivery.history, recordFailure(error, attempt)],
+      decision.reason,
+    )
   }
 
   private async deadLetter(
@@ -242,7 +281,10 @@ export class ListenerRunner {
   ): Promise<void> {
     const { group, options, lifecycle, logger } = this.deps
     if (!options.deadLetter) {
-      logger.error({ group, eventId: id, reason, history }, 'event dropped: dead-lettering is off for this listener')
+      logger.error(
+        { group, eventId: id, reason, history },
+        'event dropped: dead-lettering is off for this listener',
+      )
       await this.settle(() => delivery.ack())
       return
     }
@@ -250,9 +292,9 @@ export class ListenerRunner {
     lifecycle.emit('dead-lettered', { event, id, group, reason, history })
   }
 
-  private async settle(action: () => Promise<void>): Promise<void> {
-    if (this.abandoned) return
-    await action()
+  /** Settles unless close() gave up on this listener: the broker already took the delivery back. */
+  private settle(action: () => Promise<void>): Promise<void> | undefined {
+    return this.abandoned ? undefined : action()
   }
 }
 

@@ -1,4 +1,4 @@
-import { type PatternMatcher, compilePatterns } from '../patterns/patterns.js'
+import { compilePatterns, type PatternMatcher } from '../patterns/patterns.js'
 import { type Clock, systemClock } from '../time/clock.js'
 import type {
   AttemptFailure,
@@ -264,9 +264,10 @@ export class MemoryBroker {
   private readonly dispatchAll = (): void => {
     this.dispatchScheduled = false
     if (this.burst >= DISPATCH_BURST) this.burst = 0
-    const groups = [...this.pendingDispatch]
-    this.pendingDispatch.clear()
-    for (const group of groups) this.dispatch(group)
+    for (const group of this.pendingDispatch) {
+      this.pendingDispatch.delete(group)
+      this.dispatch(group)
+    }
   }
 
   private dispatch(group: MemoryGroup): void {
@@ -278,9 +279,8 @@ export class MemoryBroker {
       consumer.inFlight += 1
       consumer.unsettled.add(delivery)
       this.burst += 1
-      consumer.onDelivery(delivery).catch(() => {
-        // core settles every delivery itself and reports its own errors
-      })
+      // Core's delivery handler never rejects: it settles every delivery and logs its own errors.
+      void consumer.onDelivery(delivery)
     }
   }
 

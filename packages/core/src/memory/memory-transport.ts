@@ -22,15 +22,22 @@ export interface MemoryTransportOptions {
 export const DEFAULT_MEMORY_MAX_MESSAGE_BYTES = 1024 * 1024
 
 /** `memory://`: the in-process transport with the same guarantees as the broker adapters. */
-export function memoryTransport(options: MemoryTransportOptions = {}): Transport & { readonly broker: MemoryBroker } {
+export function memoryTransport(
+  options: MemoryTransportOptions = {},
+): Transport & { readonly broker: MemoryBroker } {
   if (options.broker !== undefined && !(options.broker instanceof MemoryBroker)) {
     throw new ConfigError('memoryTransport({ broker }) must be a MemoryBroker (new MemoryBroker()).')
   }
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MEMORY_MAX_MESSAGE_BYTES
   if (!Number.isInteger(maxMessageBytes) || maxMessageBytes < 1) {
-    throw new ConfigError(`memoryTransport({ maxMessageBytes }) must be a whole number of bytes >= 1, got ${String(maxMessageBytes)}.`)
+    throw new ConfigError(
+      `memoryTransport({ maxMessageBytes }) must be a whole number of bytes >= 1, got ${String(maxMessageBytes)}.`,
+    )
   }
-  return new MemoryTransport(options.broker ?? MemoryBroker.named(options.namespace ?? 'default'), maxMessageBytes)
+  return new MemoryTransport(
+    options.broker ?? MemoryBroker.named(options.namespace ?? 'default'),
+    maxMessageBytes,
+  )
 }
 
 class MemoryTransport implements Transport {

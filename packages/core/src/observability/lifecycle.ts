@@ -5,7 +5,12 @@ import type { AttemptFailure } from '../transport/transport.js'
 export interface LifecycleEvents {
   published: { readonly event: Event }
   received: { readonly event: Event; readonly group: string; readonly attempt: number }
-  handled: { readonly event: Event; readonly group: string; readonly attempt: number; readonly durationMs: number }
+  handled: {
+    readonly event: Event
+    readonly group: string
+    readonly attempt: number
+    readonly durationMs: number
+  }
   failed: { readonly event: Event; readonly group: string; readonly attempt: number; readonly error: unknown }
   'retry-scheduled': {
     readonly event: Event

@@ -7,7 +7,9 @@ export const MAX_EVENT_NAME_LENGTH = 200
 
 export function assertEventName(name: unknown, where = 'event name'): asserts name is string {
   if (typeof name !== 'string' || name.length === 0) {
-    throw new ConfigError(`The ${where} must be a non-empty string such as "order.placed", got ${describe(name)}.`)
+    throw new ConfigError(
+      `The ${where} must be a non-empty string such as "order.placed", got ${describe(name)}.`,
+    )
   }
   if (name.length > MAX_EVENT_NAME_LENGTH) {
     throw new ConfigError(
@@ -23,10 +25,14 @@ export function assertEventName(name: unknown, where = 'event name'): asserts na
 
 export function assertPattern(pattern: unknown): asserts pattern is string {
   if (typeof pattern !== 'string' || pattern.length === 0) {
-    throw new ConfigError(`A listen() pattern must be a non-empty string such as "order.*" or "#", got ${describe(pattern)}.`)
+    throw new ConfigError(
+      `A listen() pattern must be a non-empty string such as "order.*" or "#", got ${describe(pattern)}.`,
+    )
   }
   if (pattern.length > MAX_EVENT_NAME_LENGTH) {
-    throw new ConfigError(`The pattern "${pattern.slice(0, 40)}…" is longer than ${MAX_EVENT_NAME_LENGTH} characters.`)
+    throw new ConfigError(
+      `The pattern "${pattern.slice(0, 40)}…" is longer than ${MAX_EVENT_NAME_LENGTH} characters.`,
+    )
   }
   for (const word of pattern.split('.')) {
     if (!PATTERN_WORD.test(word)) {
@@ -45,7 +51,12 @@ export function assertListenerName(name: unknown): asserts name is string {
   assertSimpleName(name, 'listener name', 'listen(pattern, handler, { name })', '"create-shipment"')
 }
 
-function assertSimpleName(name: unknown, what: string, where: string, example: string): asserts name is string {
+function assertSimpleName(
+  name: unknown,
+  what: string,
+  where: string,
+  example: string,
+): asserts name is string {
   if (typeof name !== 'string' || !SERVICE_OR_LISTENER_NAME.test(name)) {
     throw new ConfigError(
       `The ${what} given to ${where} must be lowercase letters and digits, optionally joined by single "-" or "_", such as ${example}; got ${describe(name)}.`,

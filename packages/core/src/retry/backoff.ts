@@ -29,7 +29,9 @@ export function exponential(options: ExponentialOptions = {}): Backoff {
     throw new ConfigError(`exponential({ factor }) must be a number >= 1, got ${String(factor)}.`)
   }
   if (typeof jitter !== 'number' || !(jitter >= 0 && jitter <= 1)) {
-    throw new ConfigError(`exponential({ jitter }) must be between 0 and 1 (a fraction of the delay), got ${String(jitter)}.`)
+    throw new ConfigError(
+      `exponential({ jitter }) must be between 0 and 1 (a fraction of the delay), got ${String(jitter)}.`,
+    )
   }
   if (maxMs < initialMs) {
     throw new ConfigError(`exponential({ maxMs }) (${maxMs}) must be at least initialMs (${initialMs}).`)

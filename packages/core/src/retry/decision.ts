@@ -7,13 +7,23 @@ export type Decision =
   | { readonly action: 'ack' }
 
 /** What an `onError` hook may return to override the decision; undefined keeps it. */
-export type ErrorVerdict = 'retry' | 'dead-letter' | 'ack' | { readonly retryAfterMs: number } | undefined | void
+export type ErrorVerdict =
+  | 'retry'
+  | 'dead-letter'
+  | 'ack'
+  | { readonly retryAfterMs: number }
+  | undefined
 
 /**
  * The one place that turns a handler failure into retry or dead letter, for every transport.
  * `attempt` is the attempt that just failed (1-based).
  */
-export function decide(error: unknown, attempt: number, policy: RetryPolicy, verdict?: ErrorVerdict): Decision {
+export function decide(
+  error: unknown,
+  attempt: number,
+  policy: RetryPolicy,
+  verdict?: ErrorVerdict,
+): Decision {
   if (verdict === 'ack') return { action: 'ack' }
   if (verdict === 'dead-letter') return { action: 'dead-letter', reason: 'dead-lettered by the onError hook' }
   const exhausted = attempt >= policy.maxAttempts
@@ -23,9 +33,12 @@ export function decide(error: unknown, attempt: number, policy: RetryPolicy, ver
     const delayMs = typeof verdict === 'object' ? verdict.retryAfterMs : policy.backoff(attempt)
     return { action: 'retry', delayMs }
   }
-  if (error instanceof NonRetryable) return { action: 'dead-letter', reason: 'non-retryable: the handler threw NonRetryable' }
+  if (error instanceof NonRetryable)
+    return { action: 'dead-letter', reason: 'non-retryable: the handler threw NonRetryable' }
   if (error instanceof RetryLater) {
-    return exhausted ? { action: 'dead-letter', reason: exhaustedReason } : { action: 'retry', delayMs: error.delayMs }
+    return exhausted
+      ? { action: 'dead-letter', reason: exhaustedReason }
+      : { action: 'retry', delayMs: error.delayMs }
   }
   if (policy.isRetryable && !safeIsRetryable(policy, error)) {
     return { action: 'dead-letter', reason: 'non-retryable: retry.isRetryable(error) returned false' }

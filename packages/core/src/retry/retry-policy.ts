@@ -20,18 +20,27 @@ export const defaultRetryPolicy: RetryPolicy = Object.freeze({
 })
 
 /** Validates user options over a base policy; `false` means a single attempt. */
-export function resolveRetryPolicy(options: RetryOptions | undefined, base: RetryPolicy = defaultRetryPolicy): RetryPolicy {
+export function resolveRetryPolicy(
+  options: RetryOptions | undefined,
+  base: RetryPolicy = defaultRetryPolicy,
+): RetryPolicy {
   if (options === undefined) return base
   if (options === false) return { ...base, maxAttempts: 1 }
   if (options === null || typeof options !== 'object') {
-    throw new ConfigError('The retry option must be an object such as { maxAttempts: 5, backoff: exponential() }, or false.')
+    throw new ConfigError(
+      'The retry option must be an object such as { maxAttempts: 5, backoff: exponential() }, or false.',
+    )
   }
   const policy: RetryPolicy = { ...base, ...definedOnly(options) }
   if (!Number.isInteger(policy.maxAttempts) || policy.maxAttempts < 1) {
-    throw new ConfigError(`retry.maxAttempts must be a whole number >= 1 (it counts the first attempt), got ${String(policy.maxAttempts)}.`)
+    throw new ConfigError(
+      `retry.maxAttempts must be a whole number >= 1 (it counts the first attempt), got ${String(policy.maxAttempts)}.`,
+    )
   }
   if (typeof policy.backoff !== 'function') {
-    throw new ConfigError('retry.backoff must be a function (attempt) => delayMs, such as exponential() or fixed(500).')
+    throw new ConfigError(
+      'retry.backoff must be a function (attempt) => delayMs, such as exponential() or fixed(500).',
+    )
   }
   if (policy.isRetryable !== undefined && typeof policy.isRetryable !== 'function') {
     throw new ConfigError('retry.isRetryable must be a function (error) => boolean.')

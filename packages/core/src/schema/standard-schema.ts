@@ -23,7 +23,11 @@ export function isStandardSchema(value: unknown): value is StandardSchemaV1 {
 }
 
 /** Validates and returns the schema's output value, or throws ValidationError naming the issues. */
-export async function validateWithSchema(schema: StandardSchemaV1, eventType: string, value: unknown): Promise<unknown> {
+export async function validateWithSchema(
+  schema: StandardSchemaV1,
+  eventType: string,
+  value: unknown,
+): Promise<unknown> {
   const result = await schema['~standard'].validate(value)
   if (result.issues) {
     throw new ValidationError(
@@ -31,7 +35,9 @@ export async function validateWithSchema(schema: StandardSchemaV1, eventType: st
       result.issues.map((issue) => ({
         message: issue.message,
         path: issue.path?.map((segment) =>
-          typeof segment === 'object' && segment !== null && 'key' in segment ? (segment as { key: unknown }).key : segment,
+          typeof segment === 'object' && segment !== null && 'key' in segment
+            ? (segment as { key: unknown }).key
+            : segment,
         ),
       })),
     )

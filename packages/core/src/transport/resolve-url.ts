@@ -28,7 +28,9 @@ export function parseTransportUrl(url: unknown): URL {
   try {
     parsed = new URL(url)
   } catch {
-    throw new ConfigError(`The transport URL "${redactUrl(url)}" is not a valid URL: use a form such as amqp://user:password@host:5672.`)
+    throw new ConfigError(
+      `The transport URL "${redactUrl(url)}" is not a valid URL: use a form such as amqp://user:password@host:5672.`,
+    )
   }
   if (parsed.protocol !== 'memory:' && !(parsed.protocol in TRANSPORT_PACKAGES)) {
     throw new ConfigError(
@@ -53,11 +55,14 @@ export async function transportFromUrl(url: string): Promise<Transport> {
   try {
     module = (await import(packageName)) as Partial<TransportModule>
   } catch (error) {
-    if (isMissingPackage(error, packageName)) throw new TransportNotInstalledError(packageName, parsed.protocol.slice(0, -1), error)
+    if (isMissingPackage(error, packageName))
+      throw new TransportNotInstalledError(packageName, parsed.protocol.slice(0, -1), error)
     throw error
   }
   if (typeof module.createTransportFromUrl !== 'function') {
-    throw new ConfigError(`${packageName} does not export createTransportFromUrl(url): upgrade it to match @tidings/core.`)
+    throw new ConfigError(
+      `${packageName} does not export createTransportFromUrl(url): upgrade it to match @tidings/core.`,
+    )
   }
   return module.createTransportFromUrl(url)
 }

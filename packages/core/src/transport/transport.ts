@@ -78,8 +78,9 @@ export interface SubscribeOptions {
 }
 
 /**
- * Called once per delivery. The returned promise settles when core has settled the delivery;
- * pull-based adapters may use it for flow control, push-based ones may ignore it.
+ * Called once per delivery. The returned promise resolves when core has settled the delivery (it
+ * never rejects: core logs its own failures); pull-based adapters may use it for flow control,
+ * push-based ones may ignore it.
  */
 export type DeliveryHandler = (delivery: Delivery) => Promise<void>
 

@@ -1,8 +1,20 @@
 import { randomBytes } from 'node:crypto'
-import { type Bus, type BusOptions, type Event, type HandlerContext, createBus, silentLogger } from '@tidings/core'
+import {
+  type Bus,
+  type BusOptions,
+  createBus,
+  type Event,
+  type HandlerContext,
+  silentLogger,
+} from '@tidings/core'
 import { afterEach, beforeEach } from 'vitest'
 import { waitUntil } from '../wait.js'
-import type { ConformanceCapabilities, ConformanceContext, ConformanceHooks, MakeTransport } from './capabilities.js'
+import type {
+  ConformanceCapabilities,
+  ConformanceContext,
+  ConformanceHooks,
+  MakeTransport,
+} from './capabilities.js'
 
 export interface Received {
   readonly event: Event

@@ -1,10 +1,10 @@
 import {
   ConfigError,
+  createBus,
   DuplicateListenerError,
   PayloadTooLargeError,
   PublishError,
   SerializationError,
-  createBus,
 } from '@tidings/core'
 import { describe, expect, it } from 'vitest'
 import { sleep } from '../../wait.js'
@@ -17,21 +17,35 @@ export function badInputSuite(h: ConformanceHarness): void {
       const bus = h.bus()
       await expect(bus.publish('Order Placed', {})).rejects.toThrow(ConfigError)
       await expect(bus.publish('order..placed', {})).rejects.toThrow(/dot-separated words/)
-      await expect(bus.publish('order.placed', {}, { headers: { 'Bad-Name': 'x' } })).rejects.toThrow(ConfigError)
+      await expect(bus.publish('order.placed', {}, { headers: { 'Bad-Name': 'x' } })).rejects.toThrow(
+        ConfigError,
+      )
       await expect(bus.publish('order.placed', {}, { key: 42 as unknown as string })).rejects.toThrow(/key/)
       expect(() => bus.listen('order.**', async () => {}, { name: 'x' })).toThrow(/"\*" \(one word\)/)
       expect(() => bus.listen('order.placed', async () => {}, { name: 'Bad Name' })).toThrow(ConfigError)
-      expect(() => bus.listen('order.placed', async () => {}, { name: 'ok', concurrency: 0 })).toThrow(/concurrency/)
-      expect(() => bus.listen('order.placed', async () => {}, { name: 'ok', retry: { maxAttempts: 0 } })).toThrow(/maxAttempts/)
-      expect(() => bus.listen('order.placed', async () => {}, { name: 'ok', timeoutMs: -1 })).toThrow(/timeoutMs/)
-      expect(() => bus.listen('order.placed', async () => {}, { name: 'ok', typo: 1 } as never)).toThrow(/no option "typo"/)
-      expect(() => createBus({ service: 'Shipping Service', transport: undefined, url: 'memory://' })).toThrow(ConfigError)
+      expect(() => bus.listen('order.placed', async () => {}, { name: 'ok', concurrency: 0 })).toThrow(
+        /concurrency/,
+      )
+      expect(() =>
+        bus.listen('order.placed', async () => {}, { name: 'ok', retry: { maxAttempts: 0 } }),
+      ).toThrow(/maxAttempts/)
+      expect(() => bus.listen('order.placed', async () => {}, { name: 'ok', timeoutMs: -1 })).toThrow(
+        /timeoutMs/,
+      )
+      expect(() => bus.listen('order.placed', async () => {}, { name: 'ok', typo: 1 } as never)).toThrow(
+        /no option "typo"/,
+      )
+      expect(() =>
+        createBus({ service: 'Shipping Service', transport: undefined, url: 'memory://' }),
+      ).toThrow(ConfigError)
     })
 
     it('throws DuplicateListenerError for two listeners with one name in a service', () => {
       const bus = h.bus()
       bus.listen('order.placed', async () => {}, { name: 'same' })
-      expect(() => bus.listen('order.shipped', async () => {}, { name: 'same' })).toThrow(DuplicateListenerError)
+      expect(() => bus.listen('order.shipped', async () => {}, { name: 'same' })).toThrow(
+        DuplicateListenerError,
+      )
     })
 
     it('rejects payloads that cannot be serialised or exceed the size limit, before anything is sent', async () => {

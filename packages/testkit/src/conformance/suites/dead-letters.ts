@@ -24,7 +24,12 @@ export function deadLettersSuite(h: ConformanceHarness): void {
       const [letter] = await dlq.list({ limit: 10 })
       expect(letter!.id).toBe(sent.id)
       expect(letter!.group).toBe('conformance-refunds')
-      expect(letter!.event).toMatchObject({ id: sent.id, type: 'payment.refunded', data: payload, key: 'r-9' })
+      expect(letter!.event).toMatchObject({
+        id: sent.id,
+        type: 'payment.refunded',
+        data: payload,
+        key: 'r-9',
+      })
       expect(letter!.reason).toMatch(/exhausted/)
       expect(letter!.history.map((failure) => failure.attempt)).toEqual([1, 2, 3])
       expect(letter!.history.map((failure) => failure.error.message)).toEqual([
@@ -102,7 +107,10 @@ export function deadLettersSuite(h: ConformanceHarness): void {
       bus.listen('raw.arrived', h.recorder(log), { name: 'raw' })
       await bus.start()
       await h.injectRaw('raw.arrived', 'this is { not json')
-      await h.injectRaw('raw.arrived', JSON.stringify({ specversion: '1.0', data: { missing: 'id and type' } }))
+      await h.injectRaw(
+        'raw.arrived',
+        JSON.stringify({ specversion: '1.0', data: { missing: 'id and type' } }),
+      )
       const dlq = bus.deadLetters('conformance-raw')
       await waitForDeadLetters(dlq, 2)
       const letters = await dlq.list()

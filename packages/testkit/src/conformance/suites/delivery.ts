@@ -11,7 +11,11 @@ export function deliverySuite(h: ConformanceHarness): void {
       const bus = h.bus()
       bus.listen('order.placed', h.recorder(log), { name: 'audit' })
       await bus.start()
-      const published = await bus.publish('order.placed', { orderId: 'o-1', value: 1000 }, { key: 'o-1', headers: { tenant: 'acme' } })
+      const published = await bus.publish(
+        'order.placed',
+        { orderId: 'o-1', value: 1000 },
+        { key: 'o-1', headers: { tenant: 'acme' } },
+      )
       await h.waitForCount(log, 1, 'deliveries')
       const { event, attempt } = log[0]!
       expect(event.id).toBe(published.id)
@@ -47,7 +51,9 @@ export function deliverySuite(h: ConformanceHarness): void {
       second.listen('job.queued', h.recorder(log, 'second', slow), { name: 'worker', concurrency: 2 })
       await Promise.all([first.start(), second.start()])
       const publisher = h.bus({ service: 'producer' })
-      const ids = await Promise.all(Array.from({ length: 24 }, (_, i) => publisher.publish('job.queued', { i }).then((e) => e.id)))
+      const ids = await Promise.all(
+        Array.from({ length: 24 }, (_, i) => publisher.publish('job.queued', { i }).then((e) => e.id)),
+      )
       await h.waitForCount(log, 24, 'deliveries')
       await sleep(150)
       expect(log.map((entry) => entry.event.id).sort()).toEqual([...ids].sort())
@@ -79,7 +85,9 @@ export function deliverySuite(h: ConformanceHarness): void {
 
     it('accepts a publish that no group listens to', async () => {
       const bus = h.bus()
-      await expect(bus.publish('nobody.listens', { ok: true })).resolves.toMatchObject({ type: 'nobody.listens' })
+      await expect(bus.publish('nobody.listens', { ok: true })).resolves.toMatchObject({
+        type: 'nobody.listens',
+      })
     })
 
     it.skipIf(!h.capabilities.durableGroups)(
@@ -129,10 +137,14 @@ export function deliverySuite(h: ConformanceHarness): void {
         const ackTimeoutMs = 300
         const held: Received[] = []
         const dying = h.bus({ drainTimeoutMs: 0 })
-        dying.listen('payment.captured', h.recorder(held, 'dying', () => new Promise(() => {})), {
-          name: 'ledger',
-          ackTimeoutMs,
-        })
+        dying.listen(
+          'payment.captured',
+          h.recorder(held, 'dying', () => new Promise(() => {})),
+          {
+            name: 'ledger',
+            ackTimeoutMs,
+          },
+        )
         await dying.start()
         const publisher = h.bus({ service: 'payment' })
         const sent = await publisher.publish('payment.captured', { amount: 5 })
@@ -144,10 +156,17 @@ export function deliverySuite(h: ConformanceHarness): void {
         await healthy.start()
         await dying.close() // drainTimeoutMs 0: the handler is abandoned, never settled, like a killed process
         const started = performance.now()
-        await h.waitForCount(survivor, 1, 'redeliveries', ackTimeoutMs + (h.hooks.crashRecoverySlackMs ?? 2000) + 1000)
+        await h.waitForCount(
+          survivor,
+          1,
+          'redeliveries',
+          ackTimeoutMs + (h.hooks.crashRecoverySlackMs ?? 2000) + 1000,
+        )
         expect(survivor[0]!.event.id).toBe(sent.id)
         expect(survivor[0]!.redelivered).toBe(true)
-        expect(performance.now() - started).toBeLessThan(ackTimeoutMs + (h.hooks.crashRecoverySlackMs ?? 2000))
+        expect(performance.now() - started).toBeLessThan(
+          ackTimeoutMs + (h.hooks.crashRecoverySlackMs ?? 2000),
+        )
       },
     )
   })

@@ -16,7 +16,9 @@ export function orderingSuite(h: ConformanceHarness): void {
         await bus.start()
         for (let n = 0; n < 25; n += 1) await bus.publish('account.changed', { n }, { key: 'account-1' })
         await h.waitForCount(log, 25, 'deliveries')
-        expect(log.map((entry) => (entry.event.data as { n: number }).n)).toEqual(Array.from({ length: 25 }, (_, n) => n))
+        expect(log.map((entry) => (entry.event.data as { n: number }).n)).toEqual(
+          Array.from({ length: 25 }, (_, n) => n),
+        )
       },
     )
 
@@ -24,7 +26,10 @@ export function orderingSuite(h: ConformanceHarness): void {
       const log: Received[] = []
       const skipped: string[] = []
       const bus = h.bus()
-      bus.listen('charge.requested', h.recorder(log), { name: 'charger', idempotency: { store: memoryIdempotencyStore() } })
+      bus.listen('charge.requested', h.recorder(log), {
+        name: 'charger',
+        idempotency: { store: memoryIdempotencyStore() },
+      })
       bus.on('duplicate-skipped', ({ event }) => skipped.push(event.id))
       await bus.start()
       await bus.publish('charge.requested', { cents: 100 }, { id: 'charge-1' })
@@ -39,7 +44,14 @@ export function orderingSuite(h: ConformanceHarness): void {
     it('emits lifecycle events for publish, receive, handle, retry and dead letter', async () => {
       const seen: string[] = []
       const bus = h.bus()
-      for (const name of ['published', 'received', 'handled', 'failed', 'retry-scheduled', 'dead-lettered'] as const) {
+      for (const name of [
+        'published',
+        'received',
+        'handled',
+        'failed',
+        'retry-scheduled',
+        'dead-lettered',
+      ] as const) {
         bus.on(name, () => seen.push(name))
       }
       bus.listen(
@@ -54,7 +66,9 @@ export function orderingSuite(h: ConformanceHarness): void {
       await bus.publish('lifecycle.checked', { fail: true })
       const deadline = Date.now() + 5000
       while (!seen.includes('dead-lettered') && Date.now() < deadline) await sleep(10)
-      expect(new Set(seen)).toEqual(new Set(['published', 'received', 'handled', 'failed', 'retry-scheduled', 'dead-lettered']))
+      expect(new Set(seen)).toEqual(
+        new Set(['published', 'received', 'handled', 'failed', 'retry-scheduled', 'dead-lettered']),
+      )
     })
   })
 }

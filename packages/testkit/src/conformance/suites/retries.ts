@@ -1,4 +1,4 @@
-import { HandlerTimeoutError, NonRetryable, RetryLater, fixed } from '@tidings/core'
+import { fixed, HandlerTimeoutError, NonRetryable, RetryLater } from '@tidings/core'
 import { describe, expect, it } from 'vitest'
 import { sleep } from '../../wait.js'
 import type { ConformanceHarness, Received } from '../harness.js'
@@ -127,7 +127,10 @@ export function retriesSuite(h: ConformanceHarness): void {
         h.recorder(log, 'bus', () => {
           throw new Invalid('bad form')
         }),
-        { name: 'forms', retry: { maxAttempts: 5, backoff: fixed(10), isRetryable: (error) => !(error instanceof Invalid) } },
+        {
+          name: 'forms',
+          retry: { maxAttempts: 5, backoff: fixed(10), isRetryable: (error) => !(error instanceof Invalid) },
+        },
       )
       await bus.start()
       await bus.publish('form.submitted', {})
@@ -178,7 +181,11 @@ export function retriesSuite(h: ConformanceHarness): void {
   })
 }
 
-export async function waitForDeadLetters(dlq: { count(): Promise<number> }, count: number, timeoutMs = 10_000): Promise<void> {
+export async function waitForDeadLetters(
+  dlq: { count(): Promise<number> },
+  count: number,
+  timeoutMs = 10_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs
   let seen = 0
   while (Date.now() < deadline) {
@@ -186,5 +193,7 @@ export async function waitForDeadLetters(dlq: { count(): Promise<number> }, coun
     if (seen >= count) return
     await sleep(20)
   }
-  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${count} dead letter(s); the queue holds ${seen}.`)
+  throw new Error(
+    `Timed out after ${timeoutMs} ms waiting for ${count} dead letter(s); the queue holds ${seen}.`,
+  )
 }

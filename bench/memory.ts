@@ -1,0 +1,111 @@
+/**
+ * `npm run bench -- memory`: publish→handle→ack throughput of the memory transport with 1 KiB
+ * events, and what 100,000 pending delayed retries cost fresh traffic.
+ */
+import { createBus, MemoryBroker, memoryTransport, RetryLater, silentLogger } from '@tidings/core'
+import { makePayload, medianOf, now, until } from './harness.js'
+
+const EVENTS = 200_000
+const PENDING_RETRIES = 100_000
+const BATCH = 1000
+
+async function endToEnd(broker: MemoryBroker, count: number, concurrency: number): Promise<number> {
+  const bus = createBus({ service: 'bench', transport: memoryTransport({ broker }), logger: silentLogger })
+  let handled = 0
+  const handle = (): void => {
+    handled += 1
+  }
+  bus.listen('bench.fresh', handle, {
+    name: `fresh${Math.random().toString(36).slice(2, 8)}`,
+    concurrency,
+  })
+  await bus.start()
+  const payload = makePayload(1024)
+  const started = now()
+  for (let sent = 0; sent < count; sent += BATCH) {
+    const batch: Promise<unknown>[] = []
+    for (let i = 0; i < BATCH; i += 1) batch.push(bus.publish('bench.fresh', payload))
+    await Promise.all(batch)
+  }
+  await until(() => handled >= count, 120_000, 'fresh events handled')
+  const rate = (count / (now() - started)) * 1000
+  await bus.close()
+  return rate
+}
+
+async function publishOnly(broker: MemoryBroker, count: number): Promise<number> {
+  const bus = createBus({ service: 'bench', transport: memoryTransport({ broker }), logger: silentLogger })
+  const payload = makePayload(1024)
+  const started = now()
+  for (let sent = 0; sent < count; sent += BATCH) {
+    const batch: Promise<unknown>[] = []
+    for (let i = 0; i < BATCH; i += 1) batch.push(bus.publish('bench.unheard', payload))
+    await Promise.all(batch)
+  }
+  const rate = (count / (now() - started)) * 1000
+  await bus.close()
+  return rate
+}
+
+async function parkDelayedRetries(
+  broker: MemoryBroker,
+  count: number,
+): Promise<{ ms: number; heapMiB: number }> {
+  global.gc?.()
+  const heapBefore = process.memoryUsage().heapUsed
+  const bus = createBus({ service: 'bench', transport: memoryTransport({ broker }), logger: silentLogger })
+  bus.listen(
+    'bench.parked',
+    () => {
+      throw new RetryLater(3_600_000)
+    },
+    { name: 'parked', concurrency: 256, retry: { maxAttempts: 2 } },
+  )
+  await bus.start()
+  const payload = makePayload(1024)
+  const started = now()
+  for (let sent = 0; sent < count; sent += BATCH) {
+    const batch: Promise<unknown>[] = []
+    for (let i = 0; i < BATCH; i += 1) batch.push(bus.publish('bench.parked', payload))
+    await Promise.all(batch)
+  }
+  await until(() => broker.pendingDelays >= count, 120_000, 'retries parked')
+  const ms = now() - started
+  global.gc?.()
+  return { ms, heapMiB: (process.memoryUsage().heapUsed - heapBefore) / 1024 / 1024 }
+}
+
+export async function main(): Promise<void> {
+  const rows: string[] = []
+  const publish = await medianOf(3, () => publishOnly(new MemoryBroker(), EVENTS))
+  rows.push(`| publish only (no listener) | ${fmt(publish)} events/s |`)
+  for (const concurrency of [1, 64]) {
+    const rate = await medianOf(3, () => endToEnd(new MemoryBroker(), EVENTS, concurrency))
+    rows.push(`| publish → handle → ack, concurrency ${concurrency} | ${fmt(rate)} events/s |`)
+  }
+  const loaded = new MemoryBroker()
+  const parked = await parkDelayedRetries(loaded, PENDING_RETRIES)
+  rows.push(
+    `| park ${fmt(PENDING_RETRIES)} delayed retries (1 h) | ${parked.ms.toFixed(0)} ms, +${parked.heapMiB.toFixed(0)} MiB heap |`,
+  )
+  const withPending = await medianOf(3, () => endToEnd(loaded, EVENTS, 64))
+  rows.push(
+    `| publish → handle → ack with ${fmt(loaded.pendingDelays)} retries pending, concurrency 64 | ${fmt(withPending)} events/s |`,
+  )
+
+  console.log(
+    [
+      `### memory transport (${EVENTS.toLocaleString('en-US')} events of 1 KiB, median of 3, Node ${process.version})`,
+      '',
+      '| measure | result |',
+      '|---|---:|',
+      ...rows,
+      '',
+    ].join('\n'),
+  )
+  process.exit(0) // the parked retries hold timers for an hour
+}
+
+function fmt(value: number): string {
+  return Math.round(value).toLocaleString('en-US')
+}
