@@ -6,7 +6,6 @@ export interface ShopEvents {
   'order.placed': { orderId: string; amount: number; address: string | null }
   'payment.captured': { orderId: string; amount: number; address: string | null }
   'shipment.created': { orderId: string; trackingId: string }
-  [name: string]: unknown
 }
 
 export interface ScenarioResult {

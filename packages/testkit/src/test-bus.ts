@@ -1,5 +1,6 @@
 import type { LifecycleEvents } from '@tidings/core'
 import {
+  type AnyEvents,
   type Bus,
   type BusOptions,
   createBus,
@@ -21,7 +22,7 @@ export interface Recorded {
 
 export type RecordKind = 'published' | 'handled' | 'failed' | 'dead-lettered'
 
-export interface TestBus<Events extends EventCatalogue = EventCatalogue> {
+export interface TestBus<Events extends EventCatalogue = AnyEvents> {
   readonly bus: Bus<Events>
   readonly clock: ManualClock
   readonly broker: MemoryBroker
@@ -36,7 +37,7 @@ export interface TestBus<Events extends EventCatalogue = EventCatalogue> {
  * A bus on its own memory broker with a manual clock, recording everything it publishes, handles,
  * fails and dead-letters. Retry delays pass with `clock.advance(ms)`.
  */
-export function createTestBus<Events extends EventCatalogue = EventCatalogue>(
+export function createTestBus<Events extends EventCatalogue = AnyEvents>(
   options: Omit<BusOptions<Events>, 'transport' | 'url'> & { clock?: ManualClock; broker?: MemoryBroker },
 ): TestBus<Events> {
   const clock = options.clock ?? new ManualClock()

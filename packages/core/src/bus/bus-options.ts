@@ -3,10 +3,16 @@ import type { Logger } from '../observability/logger.js'
 import type { StandardSchemaV1 } from '../schema/standard-schema.js'
 import type { Transport } from '../transport/transport.js'
 
-/** Maps event names to payload types: `createBus<{ 'order.placed': { orderId: string } }>(…)`. */
-export type EventCatalogue = Record<string, unknown>
+/**
+ * Maps event names to payload types: `createBus<{ 'order.placed': { orderId: string } }>(…)`.
+ * An interface or a type literal both work.
+ */
+export type EventCatalogue = object
 
-export interface BusOptions<Events extends EventCatalogue = EventCatalogue> {
+/** The catalogue of an untyped bus: any valid event name, any payload. */
+export type AnyEvents = Record<string, unknown>
+
+export interface BusOptions<Events extends EventCatalogue = AnyEvents> {
   /** This service's name: the publisher `source` and the first half of every consumer group. */
   readonly service: string
   /** The transport to use; or give `url` (or set TIDINGS_URL) to load one by scheme. */

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import { DeadLetterQueue } from '../dead-letter/dead-letter-queue.js'
 import { assertHeaders, type Event, encodeEnvelope } from '../envelope/envelope.js'
@@ -23,7 +24,7 @@ import { compilePatterns } from '../patterns/patterns.js'
 import { isStandardSchema, type StandardSchemaV1, validateWithSchema } from '../schema/standard-schema.js'
 import { parseTransportUrl, transportFromUrl } from '../transport/resolve-url.js'
 import type { Transport } from '../transport/transport.js'
-import type { BusOptions, EventCatalogue } from './bus-options.js'
+import type { AnyEvents, BusOptions, EventCatalogue } from './bus-options.js'
 
 /** Payload type a pattern receives: exact names get theirs, wildcard patterns the union. */
 export type PayloadFor<Events extends EventCatalogue, Pattern extends string> = Pattern extends keyof Events
@@ -40,7 +41,7 @@ export interface ListenerInfo {
 
 let busCounter = 0
 
-export class Bus<Events extends EventCatalogue = EventCatalogue> {
+export class Bus<Events extends EventCatalogue = AnyEvents> {
   readonly service: string
   private readonly logger: Logger
   private readonly lifecycle: Lifecycle
@@ -137,8 +138,13 @@ export class Bus<Events extends EventCatalogue = EventCatalogue> {
       )
     }
     const resolved = resolveListenOptions(options, this.options.defaults)
-    const group = `${this.service}-${resolved.name}`
-    if (this.runners.has(group)) throw new DuplicateListenerError(this.service, resolved.name)
+    if (this.listeners.some((listener) => listener.name === resolved.name)) {
+      throw new DuplicateListenerError(this.service, resolved.name)
+    }
+    // An ephemeral group belongs to this bus alone: two `tail` processes each see every event.
+    const group = resolved.durable
+      ? `${this.service}-${resolved.name}`
+      : `${this.service}-${resolved.name}-${randomBytes(4).toString('hex')}`
     const runner = new ListenerRunner({
       group,
       patterns,
@@ -284,7 +290,7 @@ export class Bus<Events extends EventCatalogue = EventCatalogue> {
 }
 
 /** Create a bus. `createBus<Events>()` type-checks publish and listen against an event catalogue. */
-export function createBus<Events extends EventCatalogue = EventCatalogue>(
+export function createBus<Events extends EventCatalogue = AnyEvents>(
   options: BusOptions<Events>,
 ): Bus<Events> {
   return new Bus<Events>(options)

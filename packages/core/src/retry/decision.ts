@@ -7,12 +7,7 @@ export type Decision =
   | { readonly action: 'ack' }
 
 /** What an `onError` hook may return to override the decision; undefined keeps it. */
-export type ErrorVerdict =
-  | 'retry'
-  | 'dead-letter'
-  | 'ack'
-  | { readonly retryAfterMs: number }
-  | undefined
+export type ErrorVerdict = 'retry' | 'dead-letter' | 'ack' | { readonly retryAfterMs: number } | undefined
 
 /**
  * The one place that turns a handler failure into retry or dead letter, for every transport.
