@@ -152,3 +152,25 @@ describe('createBus', () => {
     await bus.close()
   })
 })
+
+describe('start and publish when the broker is not there', () => {
+  it('rejects publish with PublishError when connecting fails, and lets start() be tried again', async () => {
+    const broker = new MemoryBroker()
+    const transport = memoryTransport({ broker })
+    const realConnect = transport.connect.bind(transport)
+    let down = true
+    transport.connect = async (context) => {
+      if (down) throw new Error('ECONNREFUSED 127.0.0.1:5672')
+      return realConnect(context)
+    }
+    const bus = createBus({ service: 'shop', transport, logger: silentLogger })
+    bus.listen('order.placed', async () => {}, { name: 'audit' })
+    await expect(bus.publish('order.placed', {})).rejects.toBeInstanceOf(PublishError)
+    await expect(bus.start()).rejects.toThrow(/ECONNREFUSED/)
+    expect(bus.state).toBe('idle')
+    down = false
+    await bus.start()
+    expect(bus.state).toBe('started')
+    await bus.close()
+  })
+})

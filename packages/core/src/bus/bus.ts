@@ -170,9 +170,16 @@ export class Bus<Events extends EventCatalogue = AnyEvents> {
       return Promise.reject(new TransportClosedError('start'))
     this.starting ??= (async () => {
       this.stateValue = 'starting'
-      const transport = await this.connect()
-      for (const runner of this.runners.values()) await runner.subscribe(transport)
-      this.stateValue = 'started'
+      try {
+        const transport = await this.connect()
+        for (const runner of this.runners.values()) await runner.subscribe(transport)
+        this.stateValue = 'started'
+      } catch (error) {
+        // Let the caller try again (a broker that was not up yet); subscribed runners stay subscribed.
+        if (this.stateValue === 'starting') this.stateValue = 'idle'
+        this.starting = undefined
+        throw error
+      }
     })()
     return this.starting
   }
@@ -202,16 +209,17 @@ export class Bus<Events extends EventCatalogue = AnyEvents> {
       traceparent: options.traceparent,
       headers: options.headers,
     })
-    const transport = this.transport && this.connecting ? this.transport : await this.connect()
-    if (body.length > transport.maxMessageBytes) {
-      throw new PayloadTooLargeError(type, body.length, transport.maxMessageBytes, transport.name)
-    }
+    let transport = this.transport
     try {
+      transport = transport && this.connecting ? transport : await this.connect()
+      if (body.length > transport.maxMessageBytes) {
+        throw new PayloadTooLargeError(type, body.length, transport.maxMessageBytes, transport.name)
+      }
       await transport.publish({ id: event.id, type, key: options.key, body })
     } catch (error) {
       if (error instanceof TidingsError) throw error
       throw new PublishError(
-        `The ${transport.name} broker did not accept "${type}" (${(error as Error)?.message ?? String(error)}); it was not published, so retry it or fail the operation.`,
+        `The ${transport?.name ?? 'configured'} transport did not accept "${type}" (${(error as Error)?.message ?? String(error)}); it was not published, so retry it or fail the operation.`,
         { cause: error },
       )
     }

@@ -46,6 +46,7 @@ export class ListenerRunner {
   }
 
   async subscribe(transport: Transport): Promise<void> {
+    if (this.subscription) return
     const { group, patterns, options, consumerName } = this.deps
     this.subscription = await transport.subscribe(
       {
