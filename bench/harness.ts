@@ -29,7 +29,11 @@ export async function medianOf(runs: number, measure: () => Promise<number>): Pr
   return values[Math.floor(values.length / 2)]!
 }
 
-/** Calls `send(i)` `count` times at a steady `ratePerSecond`, not waiting for each send to finish. */
+/**
+ * Calls `send(i)` `count` times at a steady `ratePerSecond`, not waiting for each send to finish.
+ * Between sends it yields to the event loop (setImmediate), so a consumer in the same process runs
+ * while the publisher waits; timers alone are too coarse for a 1 ms interval.
+ */
 export async function paced(
   ratePerSecond: number,
   count: number,
@@ -39,11 +43,8 @@ export async function paced(
   const started = now()
   for (let i = 0; i < count; i += 1) {
     const due = started + i * intervalMs
-    const wait = due - now()
-    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait - 0.5))
-    while (now() < due) {
-      // spin the last half millisecond: timers are too coarse for a steady 1,000/s
-    }
+    if (due - now() > 4) await new Promise((resolve) => setTimeout(resolve, due - now() - 2))
+    while (now() < due) await new Promise((resolve) => setImmediate(resolve))
     send(i)
   }
 }

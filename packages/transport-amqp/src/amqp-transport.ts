@@ -1,0 +1,197 @@
+import {
+  assertPattern,
+  ConfigError,
+  type DeliveryHandler,
+  type Logger,
+  type OutgoingMessage,
+  type SubscribeOptions,
+  type Subscription,
+  silentLogger,
+  type Transport,
+  TransportClosedError,
+  type TransportContext,
+  type TransportDeadLetters,
+} from '@tidings/core'
+import type { Options } from 'amqplib'
+import { ConnectionManager } from './connection-manager.js'
+import { GroupConsumer } from './consumer.js'
+import { AmqpDeadLetters } from './dead-letters.js'
+import { WaitQueues } from './delays.js'
+import { errorMessage } from './errors.js'
+import { CLOUDEVENTS_CONTENT_TYPE } from './headers.js'
+import { type AmqpTransportOptions, type ResolvedOptions, resolveOptions } from './options.js'
+import { Publisher } from './publisher.js'
+import { Names } from './topology.js'
+
+/** Group names come from core (`<service>-<listener>`); refuse anything that would break a queue name. */
+const GROUP_NAME = /^[A-Za-z0-9_-]{1,200}$/
+
+/**
+ * The RabbitMQ transport. See README.md for the topology and the delay design.
+ *
+ * ```ts
+ * createBus({ service: 'shipping', transport: amqpTransport({ url: 'amqp://localhost', queueType: 'quorum' }) })
+ * ```
+ */
+export function amqpTransport(options: AmqpTransportOptions): Transport {
+  return new AmqpTransport(resolveOptions(options))
+}
+
+export class AmqpTransport implements Transport {
+  readonly name = 'amqp'
+  readonly maxMessageBytes: number
+  private readonly names: Names
+  private readonly connection: ConnectionManager
+  private readonly publisher: Publisher
+  private readonly waitQueues: WaitQueues
+  private readonly consumers = new Set<GroupConsumer>()
+  private logger: Logger = silentLogger
+  private notify: TransportContext['notify'] = () => {}
+  private state: 'new' | 'connecting' | 'open' | 'closing' | 'closed' = 'new'
+  private closing: Promise<void> | undefined
+
+  constructor(readonly options: ResolvedOptions) {
+    this.maxMessageBytes = options.maxMessageBytes
+    this.names = new Names(options.namespace)
+    const getLogger = (): Logger => this.logger
+    this.connection = new ConnectionManager(options, this.names, getLogger, (notice) => this.notify(notice))
+    this.publisher = new Publisher(this.connection, options.publishTimeoutMs, getLogger)
+    this.waitQueues = new WaitQueues(this.connection, this.names)
+  }
+
+  /** Queues and exchanges this transport declared so far (for cleanup in tests and tools). */
+  declaredResources(): { readonly queues: readonly string[]; readonly exchanges: readonly string[] } {
+    return { queues: [...this.names.declaredQueues], exchanges: this.names.exchanges }
+  }
+
+  async connect(context: TransportContext): Promise<void> {
+    if (this.state !== 'new') {
+      if (this.state === 'closing' || this.state === 'closed') throw new TransportClosedError('connect')
+      throw new ConfigError(
+        'The amqp transport is already connected: give each bus its own transport instance.',
+      )
+    }
+    this.state = 'connecting'
+    this.logger = context.logger
+    this.notify = (notice) => {
+      try {
+        context.notify(notice)
+      } catch (error) {
+        this.logger.error({ error: errorMessage(error) }, 'amqp: notify() threw')
+      }
+    }
+    await this.connection.connect()
+    await this.publisher.warmUp()
+    this.state = 'open'
+  }
+
+  async publish(message: OutgoingMessage): Promise<void> {
+    if (this.state === 'closing' || this.state === 'closed') throw new TransportClosedError('publish')
+    const options: Options.Publish = {
+      persistent: true,
+      contentType: CLOUDEVENTS_CONTENT_TYPE,
+      messageId: message.id,
+      type: message.type,
+    }
+    await this.publisher.publish({
+      exchange: this.names.events,
+      routingKey: message.type,
+      body: message.body,
+      options,
+    })
+  }
+
+  async subscribe(options: SubscribeOptions, onDelivery: DeliveryHandler): Promise<Subscription> {
+    if (this.state === 'closing' || this.state === 'closed') throw new TransportClosedError('subscribe')
+    assertGroup(options.group)
+    if (!Array.isArray(options.patterns) || options.patterns.length === 0) {
+      throw new ConfigError(
+        `subscribe() for group "${options.group}" needs at least one pattern, such as "order.*".`,
+      )
+    }
+    for (const pattern of options.patterns) assertPattern(pattern)
+    if (!Number.isInteger(options.concurrency) || options.concurrency < 1 || options.concurrency > 65_535) {
+      throw new ConfigError(
+        `The concurrency of group "${options.group}" must be a whole number from 1 to 65535, got ${String(options.concurrency)}.`,
+      )
+    }
+    const consumer = new GroupConsumer(
+      {
+        connection: this.connection,
+        publisher: this.publisher,
+        waitQueues: this.waitQueues,
+        names: this.names,
+        options: this.options,
+        logger: () => this.logger,
+      },
+      options,
+      onDelivery,
+    )
+    this.consumers.add(consumer)
+    try {
+      await consumer.start()
+    } catch (error) {
+      this.consumers.delete(consumer)
+      await consumer.close()
+      throw error
+    }
+    return { stop: () => consumer.stop() }
+  }
+
+  deadLetters(group: string): TransportDeadLetters {
+    assertGroup(group)
+    return new AmqpDeadLetters(
+      {
+        connection: this.connection,
+        publisher: this.publisher,
+        names: this.names,
+        publishTimeoutMs: this.options.publishTimeoutMs,
+        queueType: this.options.queueType,
+        logger: () => this.logger,
+      },
+      group,
+    )
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutdown()
+    return this.closing
+  }
+
+  private async shutdown(): Promise<void> {
+    this.state = 'closing'
+    const consumers = [...this.consumers]
+    // Stop fetching first, let outstanding confirms (retries, dead letters, publishes) land.
+    await Promise.all(consumers.map((consumer) => consumer.stop()))
+    await this.publisher.flush(this.options.publishTimeoutMs)
+    // Closing the channels hands every unsettled delivery back to the broker (never acked here).
+    await Promise.all(consumers.map((consumer) => consumer.close()))
+    const ephemeral = consumers.filter((consumer) => !consumer.durable)
+    if (ephemeral.length > 0 && this.connection.current) {
+      await this.connection
+        .withChannel(Date.now() + 2_000, 'remove ephemeral groups', async (channel) => {
+          for (const consumer of ephemeral) {
+            await channel.deleteQueue(consumer.queue)
+            await channel.deleteQueue(this.names.deadLetterQueue(consumer.group))
+          }
+        })
+        .catch((error: unknown) =>
+          this.logger.debug(
+            { error: errorMessage(error) },
+            'amqp: removing ephemeral queues failed (they expire)',
+          ),
+        )
+    }
+    this.consumers.clear()
+    await this.connection.close()
+    this.state = 'closed'
+  }
+}
+
+function assertGroup(group: unknown): asserts group is string {
+  if (typeof group !== 'string' || !GROUP_NAME.test(group)) {
+    throw new ConfigError(
+      `The consumer group ${JSON.stringify(group)} is not valid for RabbitMQ: use letters, digits, "-" or "_" (up to 200), such as "shipping-create-shipment".`,
+    )
+  }
+}

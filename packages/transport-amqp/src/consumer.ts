@@ -1,0 +1,371 @@
+import {
+  type AttemptFailure,
+  ConfigError,
+  type DeadLetterInstruction,
+  type Delivery,
+  type DeliveryHandler,
+  type Logger,
+  PublishError,
+  type RetryInstruction,
+  type SubscribeOptions,
+} from '@tidings/core'
+import type { Channel, ConsumeMessage } from 'amqplib'
+import { backoffDelay } from './backoff.js'
+import type { ConnectionManager } from './connection-manager.js'
+import { bucketDelay, type WaitQueues } from './delays.js'
+import { errorMessage } from './errors.js'
+import { carriedHeaders, copyProperties, encodeHistory, HEADER, readAttempt, readHistory } from './headers.js'
+import type { ResolvedOptions } from './options.js'
+import type { Publisher } from './publisher.js'
+import { declareGroup, type GroupTopology, type Names } from './topology.js'
+
+export interface ConsumerDependencies {
+  readonly connection: ConnectionManager
+  readonly publisher: Publisher
+  readonly waitQueues: WaitQueues
+  readonly names: Names
+  readonly options: ResolvedOptions
+  readonly logger: () => Logger
+}
+
+/**
+ * One subscription: a channel of its own (so its prefetch is its own and another operation's
+ * channel error cannot stop it), restored after a channel error or a reconnection. Deliveries
+ * remember the channel they came on: delivery tags are per channel, so a delivery whose channel
+ * died is not settled on the new one (the broker has already given it back to the group).
+ */
+export class GroupConsumer {
+  readonly queue: string
+  private readonly topology: GroupTopology
+  private readonly prefetch: number
+  private channel: Channel | undefined
+  private consumerTag: string | undefined
+  private opening: Promise<void> | undefined
+  private stopped = false
+  private restartAttempt = 0
+  private restartTimer: NodeJS.Timeout | undefined
+  private unregister: (() => void) | undefined
+  private readonly deadChannels = new WeakSet<Channel>()
+  private tagSequence = 0
+
+  constructor(
+    private readonly deps: ConsumerDependencies,
+    readonly subscription: SubscribeOptions,
+    private readonly onDelivery: DeliveryHandler,
+  ) {
+    this.queue = deps.names.groupQueue(subscription.group)
+    this.topology = {
+      group: subscription.group,
+      patterns: subscription.patterns,
+      durable: subscription.durable,
+      queueType: deps.options.queueType,
+      deliveryLimit: deps.options.deliveryLimit,
+    }
+    this.prefetch = Math.min(deps.options.prefetch ?? subscription.concurrency, subscription.concurrency)
+  }
+
+  get group(): string {
+    return this.subscription.group
+  }
+
+  get durable(): boolean {
+    return this.subscription.durable
+  }
+
+  /** Declare the group and start consuming; rejects if the group cannot be declared. */
+  async start(): Promise<void> {
+    await this.open(Date.now() + this.deps.options.publishTimeoutMs)
+    this.unregister = this.deps.connection.onReady(async () => {
+      await this.ensureConsuming()
+    })
+  }
+
+  /** Stop fetching; deliveries already handed out can still be settled. */
+  async stop(): Promise<void> {
+    if (this.stopped) return
+    this.stopped = true
+    this.unregister?.()
+    clearTimeout(this.restartTimer)
+    await this.opening?.catch(() => {})
+    const { channel, consumerTag } = this
+    if (channel && consumerTag && !this.deadChannels.has(channel))
+      await channel.cancel(consumerTag).catch(() => {})
+  }
+
+  /** Stop, then close the channel: the broker gives every unsettled delivery back to the group. */
+  async close(): Promise<void> {
+    await this.stop()
+    const channel = this.channel
+    this.channel = undefined
+    if (channel && !this.deadChannels.has(channel)) await channel.close().catch(() => {})
+  }
+
+  // ---- settling, called by AmqpDelivery -------------------------------------------------------
+
+  ack(channel: Channel, message: ConsumeMessage): void {
+    if (this.deadChannels.has(channel)) {
+      this.deps
+        .logger()
+        .debug({ group: this.group }, 'amqp: channel gone before ack; the broker redelivers the message')
+      return
+    }
+    try {
+      channel.ack(message)
+    } catch (error) {
+      this.deps.logger().debug({ group: this.group, error: errorMessage(error) }, 'amqp: ack failed')
+    }
+  }
+
+  /** Give a delivery back at once (its retry or dead-letter copy could not be stored). */
+  requeue(channel: Channel, message: ConsumeMessage): void {
+    if (this.deadChannels.has(channel)) return
+    try {
+      channel.nack(message, false, true)
+    } catch (error) {
+      this.deps.logger().debug({ group: this.group, error: errorMessage(error) }, 'amqp: nack failed')
+    }
+  }
+
+  async publishRetry(message: ConsumeMessage, instruction: RetryInstruction): Promise<void> {
+    const headers = carriedHeaders(message.properties.headers)
+    headers[HEADER.attempt] = instruction.attempt
+    if (instruction.history.length > 0) headers[HEADER.history] = encodeHistory(instruction.history)
+    const options = copyProperties(message, headers)
+    const delayMs = bucketDelay(instruction.delayMs)
+    const deadline = Date.now() + this.deps.options.publishTimeoutMs
+    const { publisher, waitQueues, names } = this.deps
+    for (let round = 0; round < 2; round += 1) {
+      if (delayMs === 0) {
+        const routed = await publisher.publish({
+          exchange: names.retry,
+          routingKey: this.group,
+          body: message.content,
+          options,
+          mandatory: true,
+        })
+        if (routed) return
+        await this.redeclare(deadline)
+      } else {
+        const queue = await waitQueues.ensure(this.group, delayMs, deadline)
+        const routed = await publisher.publish({
+          exchange: '',
+          routingKey: queue,
+          body: message.content,
+          options,
+          mandatory: true,
+        })
+        if (routed) return
+        waitQueues.forget(queue)
+      }
+    }
+    throw new PublishError(
+      `The retry of a message of group "${this.group}" could not be routed back to its queue.`,
+    )
+  }
+
+  async publishDeadLetter(message: ConsumeMessage, record: DeadLetterInstruction): Promise<void> {
+    const headers = carriedHeaders(message.properties.headers)
+    headers[HEADER.id] = record.id
+    if (record.type !== undefined) headers[HEADER.type] = record.type
+    headers[HEADER.group] = this.group
+    headers[HEADER.history] = encodeHistory(record.history)
+    headers[HEADER.reason] = record.reason.slice(0, 2000)
+    headers[HEADER.deadLetteredAt] = new Date().toISOString()
+    const options = copyProperties(message, headers)
+    options.messageId ??= record.id
+    const deadline = Date.now() + this.deps.options.publishTimeoutMs
+    for (let round = 0; round < 2; round += 1) {
+      const routed = await this.deps.publisher.publish({
+        exchange: this.deps.names.deadLetter,
+        routingKey: this.group,
+        body: message.content,
+        options,
+        mandatory: true,
+      })
+      if (routed) return
+      await this.redeclare(deadline)
+    }
+    throw new PublishError(
+      `The dead-letter queue of group "${this.group}" is missing and could not be declared again.`,
+    )
+  }
+
+  // ---- lifecycle ------------------------------------------------------------------------------
+
+  private ensureConsuming(): Promise<void> {
+    if (this.stopped || (this.channel && !this.deadChannels.has(this.channel))) return Promise.resolve()
+    return this.open(Date.now() + this.deps.options.publishTimeoutMs).catch((error: unknown) => {
+      this.deps
+        .logger()
+        .warn({ group: this.group, error: errorMessage(error) }, 'amqp: could not resume consuming')
+      this.scheduleRestart()
+    })
+  }
+
+  private open(deadline: number): Promise<void> {
+    this.opening ??= this.consume(deadline).finally(() => {
+      this.opening = undefined
+    })
+    return this.opening
+  }
+
+  private async consume(deadline: number): Promise<void> {
+    const { connection } = this.deps
+    const model = await connection.waitForConnection(deadline, 'subscribe')
+    await this.redeclare(deadline)
+    const channel = await model.createChannel()
+    channel.on('error', (error: unknown) =>
+      this.deps
+        .logger()
+        .warn(
+          { group: this.group, error: errorMessage(error) },
+          'amqp: consuming channel closed by the broker',
+        ),
+    )
+    channel.on('close', () => this.onChannelClose(channel))
+    try {
+      await channel.prefetch(this.prefetch)
+      const { consumerTag } = await channel.consume(
+        this.queue,
+        (message) => this.onMessage(channel, message),
+        {
+          noAck: false,
+          consumerTag: `${this.subscription.consumerName}.${++this.tagSequence}`,
+        },
+      )
+      this.channel = channel
+      this.consumerTag = consumerTag
+      this.restartAttempt = 0
+    } catch (error) {
+      await channel.close().catch(() => {})
+      throw error
+    }
+    if (this.stopped) await channel.cancel(this.consumerTag).catch(() => {})
+  }
+
+  /** Declares the group's queues and bindings on a throwaway channel. */
+  private async redeclare(deadline: number): Promise<void> {
+    try {
+      await this.deps.connection.withChannel(deadline, 'subscribe', (channel) =>
+        declareGroup(channel, this.deps.names, this.topology),
+      )
+    } catch (error) {
+      if (/PRECONDITION_FAILED|inequivalent arg/.test(errorMessage(error))) {
+        throw new ConfigError(
+          `RabbitMQ already has the queues of group "${this.group}" with other settings (${errorMessage(error)}): use the same queueType as before, or delete the queues "${this.queue}" and "${this.deps.names.deadLetterQueue(this.group)}" (their messages are lost) to change it.`,
+          { cause: error },
+        )
+      }
+      throw error
+    }
+  }
+
+  private onChannelClose(channel: Channel): void {
+    this.deadChannels.add(channel)
+    if (channel !== this.channel) return
+    this.channel = undefined
+    this.consumerTag = undefined
+    if (this.stopped || this.deps.connection.isClosed) return
+    // If the whole connection went, the ConnectionManager restores us once reconnected; if only
+    // this channel closed (a channel error), reopen it after a back-off.
+    this.scheduleRestart()
+  }
+
+  private scheduleRestart(): void {
+    if (this.stopped || this.restartTimer) return
+    this.restartAttempt += 1
+    this.restartTimer = setTimeout(
+      () => {
+        this.restartTimer = undefined
+        if (this.stopped || !this.deps.connection.current) return
+        void this.ensureConsuming()
+      },
+      backoffDelay(this.restartAttempt, this.deps.options.reconnect),
+    )
+  }
+
+  private onMessage(channel: Channel, message: ConsumeMessage | null): void {
+    if (message === null) {
+      // The broker cancelled the consumer (queue deleted): reopen, which re-declares the queue.
+      this.deps
+        .logger()
+        .warn({ group: this.group }, 'amqp: the broker cancelled the consumer; declaring the queue again')
+      void channel.close().catch(() => {})
+      return
+    }
+    const delivery = new AmqpDelivery(this, channel, message)
+    this.onDelivery(delivery).catch((error: unknown) =>
+      this.deps
+        .logger()
+        .error({ group: this.group, error: errorMessage(error) }, 'amqp: delivery handler failed'),
+    )
+  }
+
+  readAttempt(message: ConsumeMessage): number {
+    return readAttempt(message, this.subscription.durable ? this.deps.options.queueType : 'classic')
+  }
+
+  warnSettledTwice(operation: string): void {
+    this.deps.logger().warn({ group: this.group, operation }, 'amqp: delivery settled twice; ignored')
+  }
+}
+
+/** One message handed to core; settles exactly once (later calls are ignored with a warning). */
+class AmqpDelivery implements Delivery {
+  readonly body: Buffer
+  readonly attempt: number
+  readonly redelivered: boolean
+  private settled = false
+  private parsedHistory: readonly AttemptFailure[] | undefined
+
+  constructor(
+    private readonly consumer: GroupConsumer,
+    private readonly channel: Channel,
+    private readonly message: ConsumeMessage,
+  ) {
+    this.body = message.content
+    this.redelivered = message.fields.redelivered
+    this.attempt = consumer.readAttempt(message)
+  }
+
+  get history(): readonly AttemptFailure[] {
+    this.parsedHistory ??= readHistory(this.message.properties.headers)
+    return this.parsedHistory
+  }
+
+  ack(): Promise<void> {
+    if (this.claim('ack')) this.consumer.ack(this.channel, this.message)
+    return Promise.resolve()
+  }
+
+  async retry(instruction: RetryInstruction): Promise<void> {
+    if (!this.claim('retry')) return
+    try {
+      await this.consumer.publishRetry(this.message, instruction)
+    } catch (error) {
+      this.consumer.requeue(this.channel, this.message)
+      throw error
+    }
+    this.consumer.ack(this.channel, this.message)
+  }
+
+  async deadLetter(record: DeadLetterInstruction): Promise<void> {
+    if (!this.claim('deadLetter')) return
+    try {
+      await this.consumer.publishDeadLetter(this.message, record)
+    } catch (error) {
+      this.consumer.requeue(this.channel, this.message)
+      throw error
+    }
+    this.consumer.ack(this.channel, this.message)
+  }
+
+  private claim(operation: string): boolean {
+    if (this.settled) {
+      this.consumer.warnSettledTwice(operation)
+      return false
+    }
+    this.settled = true
+    return true
+  }
+}

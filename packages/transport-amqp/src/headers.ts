@@ -1,0 +1,121 @@
+import { type AttemptFailure, parseJsonSafely } from '@tidings/core'
+import type { Message, MessagePropertyHeaders, Options } from 'amqplib'
+import type { QueueType } from './options.js'
+
+/** Delivery state travels in AMQP headers, never in the body (SPEC §4). */
+export const HEADER = {
+  /** The attempt number a retried copy carries (absent: 1). */
+  attempt: 'x-tidings-attempt',
+  /** JSON array of AttemptFailure, oldest first. */
+  history: 'x-tidings-history',
+  /** Dead letters: the event id (or the id core assigned to an undecodable message). */
+  id: 'x-tidings-id',
+  type: 'x-tidings-type',
+  group: 'x-tidings-group',
+  reason: 'x-tidings-reason',
+  deadLetteredAt: 'x-tidings-dead-lettered-at',
+} as const
+
+export const CLOUDEVENTS_CONTENT_TYPE = 'application/cloudevents+json'
+
+/** Headers the broker or Tidings sets per hop; never copied onto a new message. */
+const HOP_HEADERS = new Set([
+  'x-death',
+  'x-first-death-exchange',
+  'x-first-death-queue',
+  'x-first-death-reason',
+  'x-last-death-exchange',
+  'x-last-death-queue',
+  'x-last-death-reason',
+  'x-delivery-count',
+])
+
+/** A header table must fit in one AMQP frame (128 KiB by default); keep the history well below it. */
+const MAX_HISTORY_HEADER_CHARS = 64 * 1024
+
+export function readAttempt(message: Message, queueType: QueueType): number {
+  const headers = message.properties.headers
+  const stored = toPositiveInteger(headers?.[HEADER.attempt]) ?? 1
+  // Crash redeliveries: quorum queues count them (x-delivery-count); classic queues only flag them.
+  if (queueType === 'quorum') {
+    const counted = toPositiveInteger(headers?.['x-delivery-count'])
+    if (counted !== undefined) return stored + counted
+  }
+  return message.fields.redelivered ? stored + 1 : stored
+}
+
+export function readHistory(headers: MessagePropertyHeaders | undefined): readonly AttemptFailure[] {
+  const raw = headers?.[HEADER.history]
+  const text = Buffer.isBuffer(raw) ? raw.toString('utf8') : raw
+  if (typeof text !== 'string' || text.length === 0) return []
+  try {
+    const parsed = parseJsonSafely(text)
+    return Array.isArray(parsed) ? (parsed.filter(isAttemptFailure) as AttemptFailure[]) : []
+  } catch {
+    return []
+  }
+}
+
+/** JSON of the history, dropping stacks and then the oldest entries if it would not fit a frame. */
+export function encodeHistory(history: readonly AttemptFailure[]): string {
+  let text = JSON.stringify(history)
+  if (text.length <= MAX_HISTORY_HEADER_CHARS) return text
+  let trimmed = history.map((failure) => ({
+    ...failure,
+    error: { name: failure.error.name, message: failure.error.message.slice(0, 500) },
+  }))
+  text = JSON.stringify(trimmed)
+  while (text.length > MAX_HISTORY_HEADER_CHARS && trimmed.length > 1) {
+    trimmed = trimmed.slice(1)
+    text = JSON.stringify(trimmed)
+  }
+  return text
+}
+
+/** The headers of a message minus per-hop and Tidings delivery-state headers. */
+export function carriedHeaders(headers: MessagePropertyHeaders | undefined): Record<string, unknown> {
+  const result: Record<string, unknown> = {}
+  if (!headers) return result
+  for (const name of Object.keys(headers)) {
+    if (HOP_HEADERS.has(name) || name.startsWith('x-tidings-')) continue
+    result[name] = headers[name]
+  }
+  return result
+}
+
+/** Properties of a copy (retry, dead letter, replay): the original's, persistent, with new headers. */
+export function copyProperties(message: Message, headers: Record<string, unknown>): Options.Publish {
+  const properties = message.properties
+  const copy: Options.Publish = { persistent: true, headers }
+  if (properties.contentType !== undefined) copy.contentType = properties.contentType
+  if (properties.contentEncoding !== undefined) copy.contentEncoding = properties.contentEncoding
+  if (properties.messageId !== undefined) copy.messageId = properties.messageId
+  if (properties.type !== undefined) copy.type = properties.type
+  if (properties.correlationId !== undefined) copy.correlationId = properties.correlationId
+  if (properties.timestamp !== undefined) copy.timestamp = properties.timestamp
+  if (properties.appId !== undefined) copy.appId = properties.appId
+  return copy
+}
+
+export function headerString(headers: MessagePropertyHeaders | undefined, name: string): string | undefined {
+  const value = headers?.[name]
+  if (typeof value === 'string') return value
+  if (Buffer.isBuffer(value)) return value.toString('utf8')
+  return undefined
+}
+
+function toPositiveInteger(value: unknown): number | undefined {
+  const number = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : Number.NaN
+  return Number.isInteger(number) && number > 0 ? number : undefined
+}
+
+function isAttemptFailure(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return false
+  const failure = value as Record<string, unknown>
+  return (
+    typeof failure.attempt === 'number' &&
+    typeof failure.at === 'string' &&
+    failure.error !== null &&
+    typeof failure.error === 'object'
+  )
+}

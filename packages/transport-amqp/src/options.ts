@@ -1,0 +1,144 @@
+import { type CommonTransportOptions, ConfigError } from '@tidings/core'
+
+export type QueueType = 'classic' | 'quorum'
+
+/** Back-off between reconnection attempts: initialDelayMs × factor^n, capped, with ± jitter. */
+export interface ReconnectOptions {
+  /** First delay after a lost connection (default 100 ms). */
+  readonly initialDelayMs?: number
+  /** Longest delay between attempts (default 5,000 ms). */
+  readonly maxDelayMs?: number
+  /** Growth per failed attempt (default 2). */
+  readonly factor?: number
+  /** Random spread, 0..1, so many processes do not reconnect in lockstep (default 0.2). */
+  readonly jitter?: number
+}
+
+export interface AmqpTransportOptions extends CommonTransportOptions {
+  /** `amqp://user:password@host:5672/vhost` or `amqps://…`. amqplib query parameters (heartbeat, frameMax, channelMax) pass through. */
+  readonly url: string
+  /** Upper bound of unacknowledged deliveries per listener; the listener's `concurrency` when lower. Default: concurrency. */
+  readonly prefetch?: number
+  /** Queue type of group and dead-letter queues (default 'classic'). Quorum queues replicate and count crash redeliveries. */
+  readonly queueType?: QueueType
+  /** Quorum queues only: `x-delivery-limit`, the broker's crash-loop safety net (default 20). */
+  readonly deliveryLimit?: number
+  /** Largest encoded event in bytes (default 16 MiB; RabbitMQ's own default limit is 128 MiB). */
+  readonly maxMessageBytes?: number
+  /** How long connect() keeps trying before it rejects (default 10,000 ms). */
+  readonly connectTimeoutMs?: number
+  /** AMQP heartbeat in seconds, so half-open connections are noticed (default 10; 0 disables). */
+  readonly heartbeatSeconds?: number
+  readonly reconnect?: ReconnectOptions
+}
+
+export interface ResolvedOptions {
+  readonly url: string
+  readonly namespace: string
+  readonly publishTimeoutMs: number
+  readonly prefetch: number | undefined
+  readonly queueType: QueueType
+  readonly deliveryLimit: number
+  readonly maxMessageBytes: number
+  readonly connectTimeoutMs: number
+  readonly heartbeatSeconds: number
+  readonly reconnect: Required<ReconnectOptions>
+}
+
+export const DEFAULTS = {
+  namespace: 'tidings',
+  publishTimeoutMs: 10_000,
+  queueType: 'classic' as QueueType,
+  deliveryLimit: 20,
+  maxMessageBytes: 16 * 1024 * 1024,
+  connectTimeoutMs: 10_000,
+  heartbeatSeconds: 10,
+  reconnect: { initialDelayMs: 100, maxDelayMs: 5_000, factor: 2, jitter: 0.2 },
+} as const
+
+/** Lowercase words joined by "-" or "_": safe inside every RabbitMQ resource name, no dots (they separate parts). */
+const NAMESPACE = /^[a-z0-9]+([_-][a-z0-9]+)*$/
+const RABBITMQ_MAX_MESSAGE_BYTES = 512 * 1024 * 1024
+
+export function resolveOptions(options: AmqpTransportOptions): ResolvedOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new ConfigError('amqpTransport() needs an options object such as { url: "amqp://localhost:5672" }.')
+  }
+  const { url } = options
+  if (typeof url !== 'string' || !/^amqps?:\/\//i.test(url)) {
+    throw new ConfigError(
+      'amqpTransport({ url }) needs an "amqp://" or "amqps://" URL, such as "amqp://user:password@localhost:5672/vhost".',
+    )
+  }
+  try {
+    new URL(url)
+  } catch {
+    throw new ConfigError(
+      'amqpTransport({ url }) is not a valid URL: check its host, port and percent-encoding.',
+    )
+  }
+  const namespace = options.namespace ?? DEFAULTS.namespace
+  if (typeof namespace !== 'string' || !NAMESPACE.test(namespace) || namespace.length > 100) {
+    throw new ConfigError(
+      `The amqp namespace ${JSON.stringify(namespace)} is not valid: use up to 100 lowercase letters and digits, optionally joined by single "-" or "_", such as "tidings" or "staging-eu".`,
+    )
+  }
+  const queueType = options.queueType ?? DEFAULTS.queueType
+  if (queueType !== 'classic' && queueType !== 'quorum') {
+    throw new ConfigError(
+      `The amqp queueType must be "classic" or "quorum", got ${JSON.stringify(queueType)}.`,
+    )
+  }
+  const reconnect = { ...DEFAULTS.reconnect, ...(options.reconnect ?? {}) }
+  const resolved: ResolvedOptions = {
+    url,
+    namespace,
+    queueType,
+    publishTimeoutMs: integer('publishTimeoutMs', options.publishTimeoutMs ?? DEFAULTS.publishTimeoutMs, 1),
+    prefetch: options.prefetch === undefined ? undefined : integer('prefetch', options.prefetch, 1, 65_535),
+    deliveryLimit: integer('deliveryLimit', options.deliveryLimit ?? DEFAULTS.deliveryLimit, 1),
+    maxMessageBytes: integer(
+      'maxMessageBytes',
+      options.maxMessageBytes ?? DEFAULTS.maxMessageBytes,
+      1024,
+      RABBITMQ_MAX_MESSAGE_BYTES,
+    ),
+    connectTimeoutMs: integer('connectTimeoutMs', options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs, 0),
+    heartbeatSeconds: integer(
+      'heartbeatSeconds',
+      options.heartbeatSeconds ?? DEFAULTS.heartbeatSeconds,
+      0,
+      3600,
+    ),
+    reconnect: {
+      initialDelayMs: integer('reconnect.initialDelayMs', reconnect.initialDelayMs, 1),
+      maxDelayMs: integer('reconnect.maxDelayMs', reconnect.maxDelayMs, 1),
+      factor: number('reconnect.factor', reconnect.factor, 1, 100),
+      jitter: number('reconnect.jitter', reconnect.jitter, 0, 1),
+    },
+  }
+  if (resolved.reconnect.maxDelayMs < resolved.reconnect.initialDelayMs) {
+    throw new ConfigError(
+      `The amqp reconnect.maxDelayMs (${resolved.reconnect.maxDelayMs}) must be at least reconnect.initialDelayMs (${resolved.reconnect.initialDelayMs}).`,
+    )
+  }
+  return resolved
+}
+
+function integer(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(
+      `The amqp option ${name} must be an integer from ${min} to ${max === Number.MAX_SAFE_INTEGER ? 'any size' : max}, got ${JSON.stringify(value) ?? String(value)}.`,
+    )
+  }
+  return value
+}
+
+function number(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    throw new ConfigError(
+      `The amqp option ${name} must be a number from ${min} to ${max}, got ${JSON.stringify(value) ?? String(value)}.`,
+    )
+  }
+  return value
+}
