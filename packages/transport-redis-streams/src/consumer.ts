@@ -1,0 +1,546 @@
+import {
+  compilePatterns,
+  type DeadLetterInstruction,
+  type DeliveryHandler,
+  type Logger,
+  type PatternMatcher,
+  type RetryInstruction,
+  type SubscribeOptions,
+  type Subscription,
+  TransportClosedError,
+} from '@tidings/core'
+import type { Cluster, Redis } from 'ioredis'
+import { Acker } from './acker.js'
+import { sendBuffer } from './commands.js'
+import { DelayedRetryMover } from './delayed-retries.js'
+import { type DeliveryOwner, StreamDelivery } from './delivery.js'
+import { encodeRetryMeta, fieldText, parseReadReply } from './entries.js'
+import { errorMessage, isBusyGroupError, isNoGroupError, sleep } from './errors.js'
+import type { GroupKeys, NamespaceKeys } from './keys.js'
+import type { ResolvedOptions } from './options.js'
+import { autoClaim, type ClaimedEntry, claimOwnPending, extendLeases, releaseToGroup } from './reclaimer.js'
+import type { Scripts } from './scripts.js'
+
+export interface ConsumerContext {
+  /** Shared connection for every non-blocking command. */
+  readonly client: Redis | Cluster
+  /** This subscription's own connection, so a blocking XREADGROUP never stalls anything else. */
+  readonly blocking: Redis | Cluster
+  readonly scripts: Scripts
+  readonly keys: NamespaceKeys
+  readonly options: ResolvedOptions
+  readonly logger: Logger
+  readonly onError: (error: Error) => void
+}
+
+/**
+ * One subscription of one group in this process. It reads the namespace's events stream and the
+ * group's retry stream with one blocking XREADGROUP on its own connection, asking for no more
+ * entries than it has free slots, hands matching entries to core and acknowledges the others.
+ * Around the read loop: crash recovery (own pending entries first, then XAUTOCLAIM of entries idle
+ * past ackTimeoutMs), lease extension while entries are held, and the delayed-retry mover.
+ */
+export class StreamConsumer implements Subscription, DeliveryOwner {
+  readonly group: string
+  private readonly groupKeys: GroupKeys
+  private readonly streams: readonly [string, string]
+  private readonly matches: PatternMatcher
+  private readonly acker: Acker
+  private readonly mover: DelayedRetryMover
+  /** Entries owned by this process, per stream (events, retry), by entry id. */
+  private readonly held: readonly [Map<string, StreamDelivery>, Map<string, StreamDelivery>] = [
+    new Map(),
+    new Map(),
+  ]
+  private readonly queue: StreamDelivery[] = []
+  private inFlight = 0
+  private running = false
+  private closed = false
+  private groupsMissing = false
+  private needOwnRecovery = true
+  private wake: (() => void) | undefined
+  private loopDone: Promise<void> = Promise.resolve()
+  private claimTimer: NodeJS.Timeout | undefined
+  private leaseTimer: NodeJS.Timeout | undefined
+  private claiming = false
+  private readonly claimCursors = new Map<string, string>()
+  private readonly onBlockingReady = (): void => {
+    // After a reconnect, replies lost with the old connection left entries in our PEL: take them back.
+    this.needOwnRecovery = true
+  }
+
+  constructor(
+    private readonly context: ConsumerContext,
+    readonly subscribeOptions: SubscribeOptions,
+    private readonly onDelivery: DeliveryHandler,
+  ) {
+    this.group = subscribeOptions.group
+    this.groupKeys = context.keys.group(this.group)
+    this.streams = [context.keys.events, this.groupKeys.retry]
+    this.matches = compilePatterns(subscribeOptions.patterns)
+    this.acker = new Acker(context.client, this.group)
+    this.mover = new DelayedRetryMover(
+      context.scripts,
+      this.groupKeys,
+      context.options.delayedPollMs,
+      context.logger,
+    )
+  }
+
+  get retryStream(): string {
+    return this.groupKeys.retry
+  }
+
+  async start(): Promise<void> {
+    await this.ensureGroups(false)
+    if (!this.subscribeOptions.durable) await this.heartbeat()
+    this.running = true
+    this.context.blocking.on('ready', this.onBlockingReady)
+    this.loopDone = this.loop()
+    this.mover.start()
+    const { ackTimeoutMs } = this.subscribeOptions
+    const claimEvery =
+      this.context.options.claimIntervalMs ?? Math.min(5000, Math.max(50, Math.floor(ackTimeoutMs / 4)))
+    this.claimTimer = setInterval(() => void this.reclaim(), claimEvery)
+    this.claimTimer.unref()
+    // Also the heartbeat of an ephemeral group, so it must beat well within ephemeralExpiryMs.
+    const leaseEvery = Math.min(ackTimeoutMs / 3, this.context.options.ephemeralExpiryMs / 4)
+    this.leaseTimer = setInterval(() => void this.extendAll(), Math.max(10, Math.floor(leaseEvery)))
+    this.leaseTimer.unref()
+  }
+
+  /** Stop fetching. Deliveries already handed to core can still be settled (and keep their lease). */
+  async stop(): Promise<void> {
+    if (!this.running) return
+    this.running = false
+    this.mover.stop()
+    if (this.claimTimer) clearInterval(this.claimTimer)
+    this.context.blocking.off('ready', this.onBlockingReady)
+    this.wake?.()
+    // Cuts a pending blocking read short; the connection belongs to this subscription.
+    this.context.blocking.disconnect()
+    await this.loopDone
+    await this.releaseQueued()
+  }
+
+  /** Stop for good: no more lease extension, pending acks flushed, an ephemeral group removed. */
+  async close(): Promise<void> {
+    await this.stop()
+    this.closed = true
+    if (this.leaseTimer) clearInterval(this.leaseTimer)
+    await this.acker.flush()
+    if (!this.subscribeOptions.durable) await this.removeEphemeralGroup()
+  }
+
+  // ---- groups -------------------------------------------------------------------------------
+
+  /**
+   * Creates the group on the events stream (at `$`: it gets every event published from now on) and on
+   * its retry stream (at `0`). After data loss (NOGROUP) both are recreated at `0`: whatever the new
+   * streams already hold was published after the loss and belongs to the group.
+   */
+  private async ensureGroups(recovering: boolean): Promise<void> {
+    const { client } = this.context
+    const create = async (key: string, from: string): Promise<void> => {
+      try {
+        await client.call('XGROUP', 'CREATE', key, this.group, from, 'MKSTREAM')
+      } catch (error) {
+        if (!isBusyGroupError(error)) throw error
+      }
+    }
+    await create(this.streams[0], recovering ? '0' : '$')
+    await create(this.streams[1], '0')
+    if (recovering)
+      this.context.logger.warn(
+        { group: this.group },
+        'consumer group was missing (Redis lost its data?); recreated it',
+      )
+  }
+
+  private async heartbeat(): Promise<void> {
+    await this.context.client.zadd(this.context.keys.ephemeral, Date.now(), this.group)
+  }
+
+  private async removeEphemeralGroup(): Promise<void> {
+    const { client, keys } = this.context
+    try {
+      await client.call('XGROUP', 'DESTROY', keys.events, this.group)
+      await client.del(this.groupKeys.retry, this.groupKeys.delayed, this.groupKeys.dlq)
+      await client.zrem(keys.ephemeral, this.group)
+    } catch (error) {
+      this.context.logger.warn(
+        { group: this.group, error: errorMessage(error) },
+        'could not remove ephemeral group',
+      )
+    }
+  }
+
+  // ---- reading ------------------------------------------------------------------------------
+
+  private get batchThreshold(): number {
+    const { concurrency } = this.subscribeOptions
+    const capacity = concurrency + (this.context.options.readAhead ?? concurrency)
+    return Math.max(1, Math.floor(capacity / 2))
+  }
+
+  /** Entries this process may still take: free handler slots plus room for read-ahead. */
+  private get free(): number {
+    const { concurrency } = this.subscribeOptions
+    const readAhead = this.context.options.readAhead ?? concurrency
+    return concurrency + readAhead - this.inFlight - this.queue.length
+  }
+
+  private async loop(): Promise<void> {
+    const { blocking, options, logger } = this.context
+    const { consumerName } = this.subscribeOptions
+    let failures = 0
+    while (this.running) {
+      try {
+        if (this.groupsMissing) {
+          this.groupsMissing = false
+          await this.ensureGroups(true)
+        }
+        if (this.needOwnRecovery) {
+          this.needOwnRecovery = false
+          await this.recoverOwnPending()
+          continue
+        }
+        // Read in batches: wait until half the capacity is free rather than re-reading per freed slot.
+        const free = this.free
+        if (free < this.batchThreshold) {
+          await this.waitForSlot()
+          continue
+        }
+        const reply = await sendBuffer(
+          blocking,
+          'XREADGROUP',
+          'GROUP',
+          this.group,
+          consumerName,
+          'COUNT',
+          free,
+          'BLOCK',
+          options.blockMs,
+          'STREAMS',
+          this.streams[0],
+          this.streams[1],
+          '>',
+          '>',
+        )
+        failures = 0
+        if (!this.running) break
+        for (const [stream, entries] of parseReadReply(reply)) {
+          this.accept(
+            stream,
+            entries.map((entry) => ({ entry, deliveryCount: 1 })),
+          )
+        }
+      } catch (error) {
+        if (!this.running) break
+        if (isNoGroupError(error)) {
+          this.groupsMissing = true
+          continue
+        }
+        failures += 1
+        if (failures === 1 || failures % 20 === 0) {
+          logger.warn(
+            { group: this.group, error: errorMessage(error) },
+            'reading from Redis failed; retrying',
+          )
+        }
+        await sleep(Math.min(2000, 25 * 2 ** Math.min(failures, 7)))
+      }
+    }
+  }
+
+  private waitForSlot(): Promise<void> {
+    return new Promise((resolve) => {
+      this.wake = resolve
+    })
+  }
+
+  private heldIn(stream: string): Map<string, StreamDelivery> {
+    return stream === this.streams[0] ? this.held[0] : this.held[1]
+  }
+
+  private async recoverOwnPending(): Promise<void> {
+    const { client } = this.context
+    const { consumerName, concurrency } = this.subscribeOptions
+    for (const stream of this.streams) {
+      const held = this.heldIn(stream)
+      let after: string | undefined
+      do {
+        if (!this.running) return
+        if (this.free <= 0) {
+          await this.waitForSlot()
+          continue
+        }
+        const page = await claimOwnPending(
+          client,
+          stream,
+          this.group,
+          consumerName,
+          after,
+          Math.max(concurrency, 10),
+          (id) => held.has(id),
+        )
+        this.accept(stream, page.claimed)
+        after = page.next
+      } while (after !== undefined)
+    }
+  }
+
+  private async reclaim(): Promise<void> {
+    if (!this.running || this.claiming) return
+    this.claiming = true
+    const { client } = this.context
+    try {
+      for (const stream of this.streams) {
+        const free = this.free
+        if (free <= 0 || !this.running) break
+        const { cursor, claimed } = await autoClaim(
+          client,
+          stream,
+          this.group,
+          this.subscribeOptions.consumerName,
+          this.subscribeOptions.ackTimeoutMs,
+          this.claimCursors.get(stream) ?? '0-0',
+          free,
+        )
+        this.claimCursors.set(stream, cursor)
+        if (this.running) this.accept(stream, claimed)
+      }
+    } catch (error) {
+      if (isNoGroupError(error)) this.groupsMissing = true
+      else this.context.logger.debug({ group: this.group, error: errorMessage(error) }, 'XAUTOCLAIM failed')
+    } finally {
+      this.claiming = false
+    }
+  }
+
+  /** Queue newly owned entries; entries of the events stream the group does not listen to are acked at once. */
+  private accept(stream: string, claimed: readonly ClaimedEntry[]): void {
+    const fromRetry = stream !== this.streams[0]
+    const held = fromRetry ? this.held[1] : this.held[0]
+    let ignored: string[] | undefined
+    for (const { entry, deliveryCount } of claimed) {
+      if (held.has(entry.id)) continue
+      if (!fromRetry) {
+        const type = fieldText(entry, 'type')
+        // No type field (a foreign publisher): hand it to core, which decodes and decides.
+        if (type !== undefined && !this.matches(type)) {
+          ignored ??= []
+          ignored.push(entry.id)
+          continue
+        }
+      }
+      const delivery = new StreamDelivery(this, stream, entry, deliveryCount, fromRetry)
+      held.set(entry.id, delivery)
+      this.queue.push(delivery)
+    }
+    if (ignored) {
+      this.acker.ackQuietly(stream, ignored, (error) =>
+        this.context.logger.debug(
+          { group: this.group, error: errorMessage(error) },
+          'ack of ignored entries failed',
+        ),
+      )
+    }
+    this.dispatch()
+  }
+
+  private dispatch(): void {
+    const { concurrency } = this.subscribeOptions
+    while (this.running && this.inFlight < concurrency && this.queue.length > 0) {
+      const delivery = this.queue.shift()!
+      if (delivery.released) continue
+      delivery.dispatched = true
+      this.inFlight += 1
+      this.deliver(delivery)
+    }
+  }
+
+  // ---- deliveries ---------------------------------------------------------------------------
+
+  private deliver(delivery: StreamDelivery): void {
+    let result: Promise<void>
+    try {
+      result = this.onDelivery(delivery)
+    } catch (error) {
+      result = Promise.reject(error)
+    }
+    result.then(
+      () => this.release(delivery),
+      (error: unknown) => {
+        this.context.logger.error(
+          { group: this.group, error: errorMessage(error) },
+          'delivery handler failed',
+        )
+        this.release(delivery)
+      },
+    )
+  }
+
+  ackEntry(delivery: StreamDelivery): Promise<void> {
+    const refused = this.beginSettle(delivery)
+    if (refused) return refused
+    return this.acker.ack(delivery.stream, delivery.entryId).then(
+      () => this.release(delivery),
+      (error: unknown) => this.settleFailed(delivery, error),
+    )
+  }
+
+  retryEntry(delivery: StreamDelivery, instruction: RetryInstruction): Promise<void> {
+    const refused = this.beginSettle(delivery)
+    if (refused) return refused
+    const delayMs = Math.max(0, Math.ceil(instruction.delayMs))
+    const meta = encodeRetryMeta({
+      type: delivery.type,
+      id: delivery.eventId,
+      attempt: instruction.attempt,
+      history: instruction.history,
+    })
+    return this.context.scripts
+      .run(
+        'tidingsRetry',
+        [delivery.stream, this.groupKeys.delayed, this.groupKeys.retry],
+        [this.group, delivery.entryId, delayMs, meta, delivery.body],
+      )
+      .then(
+        () => {
+          if (delayMs > 0) this.mover.nudge(delayMs)
+          this.release(delivery)
+        },
+        (error: unknown) => this.settleFailed(delivery, error),
+      )
+  }
+
+  deadLetterEntry(delivery: StreamDelivery, record: DeadLetterInstruction): Promise<void> {
+    const refused = this.beginSettle(delivery)
+    if (refused) return refused
+    return this.context.scripts
+      .run(
+        'tidingsDeadLetter',
+        [delivery.stream, this.groupKeys.dlq],
+        [
+          this.group,
+          delivery.entryId,
+          'id',
+          record.id,
+          'type',
+          record.type ?? delivery.type ?? '',
+          'body',
+          delivery.body,
+          'history',
+          JSON.stringify(record.history),
+          'reason',
+          record.reason,
+          'deadLetteredAt',
+          new Date().toISOString(),
+        ],
+      )
+      .then(
+        () => this.release(delivery),
+        (error: unknown) => this.settleFailed(delivery, error),
+      )
+  }
+
+  extendEntry(delivery: StreamDelivery): Promise<void> {
+    return this.extend([delivery])
+  }
+
+  /** Undefined when the settlement may go ahead; otherwise what to return instead. */
+  private beginSettle(delivery: StreamDelivery): Promise<void> | undefined {
+    if (delivery.settled) return RESOLVED // settled once already: never acked twice
+    if (this.closed) return Promise.reject(new TransportClosedError('settle a delivery'))
+    delivery.settled = true
+    return undefined
+  }
+
+  private settleFailed(delivery: StreamDelivery, error: unknown): never {
+    if (isNoGroupError(error)) this.groupsMissing = true
+    // Not settled on the server: the entry stays pending and is redelivered after ackTimeoutMs.
+    this.release(delivery)
+    throw error
+  }
+
+  /** Frees the slot of a delivery (settled, or its handler promise settled, or its lease was lost). */
+  private release(delivery: StreamDelivery): void {
+    if (delivery.released) return
+    delivery.released = true
+    this.heldIn(delivery.stream).delete(delivery.entryId)
+    if (delivery.dispatched) this.inFlight -= 1
+    const wake = this.wake
+    if (wake) {
+      this.wake = undefined
+      wake()
+    }
+    this.dispatch()
+  }
+
+  private async extend(list: readonly StreamDelivery[]): Promise<void> {
+    const byStream = new Map<string, string[]>()
+    for (const delivery of list) {
+      if (delivery.settled || delivery.released) continue
+      const ids = byStream.get(delivery.stream) ?? []
+      ids.push(delivery.entryId)
+      byStream.set(delivery.stream, ids)
+    }
+    for (const [stream, ids] of byStream) {
+      const lost = await extendLeases(
+        this.context.scripts,
+        stream,
+        this.group,
+        this.subscribeOptions.consumerName,
+        ids,
+      )
+      for (const id of lost) {
+        const delivery = this.heldIn(stream).get(id)
+        // Taken over by another process: drop it if core never saw it; a running handler just finishes.
+        if (delivery && !delivery.dispatched) this.release(delivery)
+      }
+    }
+  }
+
+  private async extendAll(): Promise<void> {
+    try {
+      if (!this.subscribeOptions.durable && this.running) await this.heartbeat()
+      const all = [...this.held[0].values(), ...this.held[1].values()]
+      if (all.length > 0) await this.extend(all)
+    } catch (error) {
+      if (isNoGroupError(error)) this.groupsMissing = true
+      else
+        this.context.logger.debug({ group: this.group, error: errorMessage(error) }, 'lease extension failed')
+    }
+  }
+
+  /** Entries read but never handed to core go back to the group at once instead of after ackTimeoutMs. */
+  private async releaseQueued(): Promise<void> {
+    const queued = this.queue.splice(0)
+    const byStream = new Map<string, StreamDelivery[]>()
+    for (const delivery of queued) {
+      if (delivery.released) continue
+      this.release(delivery)
+      byStream.set(delivery.stream, [...(byStream.get(delivery.stream) ?? []), delivery])
+    }
+    for (const [stream, deliveries] of byStream) {
+      try {
+        await releaseToGroup(
+          this.context.client,
+          stream,
+          this.group,
+          this.subscribeOptions.consumerName,
+          deliveries.map((delivery) => ({ id: delivery.entryId, deliveryCount: delivery.deliveryCount })),
+          this.subscribeOptions.ackTimeoutMs,
+        )
+      } catch (error) {
+        this.context.logger.debug(
+          { group: this.group, error: errorMessage(error) },
+          'could not release queued entries',
+        )
+      }
+    }
+  }
+}
+
+const RESOLVED: Promise<void> = Promise.resolve()

@@ -1,0 +1,9 @@
+export {
+  type RedisIdempotencyStore,
+  type RedisIdempotencyStoreOptions,
+  redisIdempotencyStore,
+} from './idempotency-store.js'
+export { type GroupKeys, type NamespaceKeys, namespaceKeys } from './keys.js'
+export type { RedisStreamsTransportOptions } from './options.js'
+export { RedisStreamsTransport, redisStreamsTransport } from './redis-streams-transport.js'
+export { createTransportFromUrl, describeUrl, transportOptionsFromUrl } from './url.js'

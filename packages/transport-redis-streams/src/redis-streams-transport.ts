@@ -1,0 +1,280 @@
+import {
+  ConfigError,
+  type DeliveryHandler,
+  type Logger,
+  type OutgoingMessage,
+  type SubscribeOptions,
+  type Subscription,
+  TidingsError,
+  type Transport,
+  TransportClosedError,
+  type TransportContext,
+  type TransportDeadLetters,
+} from '@tidings/core'
+import { Cluster, Redis, type RedisOptions } from 'ioredis'
+import { StreamConsumer } from './consumer.js'
+import { RedisDeadLetters } from './dead-letters.js'
+import { type NamespaceKeys, namespaceKeys } from './keys.js'
+import { type RedisStreamsTransportOptions, type ResolvedOptions, resolveOptions } from './options.js'
+import { Publisher } from './publisher.js'
+import { Retention } from './retention.js'
+import { Scripts } from './scripts.js'
+import { describeUrl } from './url.js'
+
+const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$/
+
+/**
+ * A Transport on Redis Streams (ioredis). See the package README for the key layout and guarantees.
+ *
+ * ```ts
+ * const bus = createBus({ service: 'shipping', transport: redisStreamsTransport({ url: 'redis://localhost:6379' }) })
+ * ```
+ */
+export function redisStreamsTransport(options: RedisStreamsTransportOptions): Transport {
+  return new RedisStreamsTransport(options)
+}
+
+/** Options the transport always sets on connections it creates. */
+const CONNECTION_DEFAULTS: RedisOptions = {
+  // Commands wait through an outage (publish() bounds the wait itself with publishTimeoutMs).
+  maxRetriesPerRequest: null,
+  // Commands issued in one event-loop turn (publishes, acks) go out in one write.
+  enableAutoPipelining: true,
+  retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+}
+
+export class RedisStreamsTransport implements Transport {
+  readonly name = 'redis-streams'
+  readonly maxMessageBytes: number
+  private readonly options: ResolvedOptions
+  private readonly keys: NamespaceKeys
+  private client: Redis | Cluster | undefined
+  private ownsClient = false
+  private scripts: Scripts | undefined
+  private publisher: Publisher | undefined
+  private retention: Retention | undefined
+  private logger: Logger | undefined
+  private readonly consumers = new Set<StreamConsumer>()
+  private state: 'new' | 'connecting' | 'connected' | 'closed' = 'new'
+  private connecting: Promise<void> | undefined
+  private reconnectAttempts = 0
+  private disconnected = false
+
+  constructor(private readonly input: RedisStreamsTransportOptions) {
+    this.options = resolveOptions(input)
+    this.maxMessageBytes = this.options.maxMessageBytes
+    this.keys = namespaceKeys(this.options.namespace)
+  }
+
+  connect(context: TransportContext): Promise<void> {
+    if (this.state !== 'new')
+      return Promise.reject(new ConfigError('connect() was already called on this Redis Streams transport.'))
+    this.state = 'connecting'
+    this.connecting = this.open(context).catch((error: unknown) => {
+      // Let the caller try connect() again (a Redis that was not up yet).
+      if (this.ownsClient) this.client?.disconnect()
+      this.client = undefined
+      if (this.state === 'connecting') this.state = 'new'
+      throw error
+    })
+    return this.connecting
+  }
+
+  private async open(context: TransportContext): Promise<void> {
+    this.logger = context.logger
+    const client =
+      this.input.client ?? new Redis(this.input.url!, { ...CONNECTION_DEFAULTS, ...this.input.redisOptions })
+    this.ownsClient = this.input.client === undefined
+    this.client = client
+    this.watch(client, context)
+    if (this.ownsClient) await this.waitUntilReady(client)
+    this.scripts = new Scripts(client)
+    this.publisher = new Publisher(client, this.keys, this.options)
+    this.retention = new Retention(
+      client,
+      this.scripts,
+      this.keys,
+      {
+        intervalMs: this.options.trimIntervalMs,
+        orphanRetentionMs: this.options.orphanRetentionMs,
+        ephemeralExpiryMs: this.options.ephemeralExpiryMs,
+      },
+      context.logger,
+    )
+    this.retention.start()
+    if (this.state === 'connecting') this.state = 'connected'
+  }
+
+  /** Resolves once connected; rejects with TransportClosedError when closed or never connected. */
+  private async ready(operation: string): Promise<void> {
+    if (this.state === 'connecting') await this.connecting!.catch(() => {})
+    if (this.state !== 'connected') throw new TransportClosedError(operation)
+  }
+
+  publish(message: OutgoingMessage): Promise<void> {
+    if (this.state === 'connected') return this.publisher!.publish(message)
+    // A publish racing the first connect() waits for it.
+    return this.ready('publish').then(() => this.publisher!.publish(message))
+  }
+
+  async subscribe(options: SubscribeOptions, onDelivery: DeliveryHandler): Promise<Subscription> {
+    assertSubscribeOptions(options)
+    await this.ready('subscribe')
+    const blocking = this.duplicate()
+    blocking.on('error', (error: Error) =>
+      this.logger!.debug({ group: options.group, error: error.message }, 'blocking connection error'),
+    )
+    const consumer = new StreamConsumer(
+      {
+        client: this.client!,
+        blocking,
+        scripts: this.scripts!,
+        keys: this.keys,
+        options: this.options,
+        logger: this.logger!,
+        onError: (error) => this.logger!.error({ error: error.message }, 'consumer error'),
+      },
+      options,
+      onDelivery,
+    )
+    try {
+      await consumer.start()
+    } catch (error) {
+      blocking.disconnect()
+      throw error
+    }
+    this.consumers.add(consumer)
+    this.retention!.track(consumer.retryStream)
+    return consumer
+  }
+
+  deadLetters(group: string): TransportDeadLetters {
+    if (this.state !== 'connected') throw new TransportClosedError('read dead letters')
+    assertGroup(group)
+    return new RedisDeadLetters(this.client!, this.scripts!, this.keys.group(group))
+  }
+
+  async close(): Promise<void> {
+    if (this.state === 'closed') return
+    if (this.state === 'connecting') await this.connecting!.catch(() => {})
+    const wasConnected = this.state === 'connected'
+    this.state = 'closed'
+    if (!wasConnected) return
+    this.retention!.stop()
+    await Promise.allSettled([...this.consumers].map((consumer) => consumer.close()))
+    this.consumers.clear()
+    if (this.ownsClient) {
+      try {
+        await Promise.race([this.client!.quit(), new Promise((resolve) => setTimeout(resolve, 1000))])
+      } catch {
+        // already gone
+      }
+      this.client!.disconnect()
+    }
+  }
+
+  /** Trims now (tests, tools); normally a timer does it every trimIntervalMs. */
+  trimNow(): Promise<number> {
+    if (this.state !== 'connected') return Promise.reject(new TransportClosedError('trim'))
+    return this.retention!.trimOnce()
+  }
+
+  private duplicate(): Redis | Cluster {
+    const client = this.client!
+    if (client instanceof Cluster) return client.duplicate()
+    return client.duplicate({ ...CONNECTION_DEFAULTS, enableAutoPipelining: false, lazyConnect: false })
+  }
+
+  private watch(client: Redis | Cluster, context: TransportContext): void {
+    let lastErrorLog = 0
+    client.on('error', (error: Error) => {
+      // ioredis reports every failed reconnect; one line every 10 s is enough.
+      if (Date.now() - lastErrorLog > 10_000) {
+        lastErrorLog = Date.now()
+        context.logger.warn({ error: error.message }, 'Redis connection error; ioredis reconnects')
+      }
+    })
+    client.on('close', () => {
+      if (this.state === 'closed' || this.disconnected) return
+      this.disconnected = true
+      context.notify({ kind: 'disconnected' })
+    })
+    client.on('ready', () => {
+      if (!this.disconnected) return
+      this.disconnected = false
+      this.reconnectAttempts += 1
+      context.notify({ kind: 'reconnected', attempt: this.reconnectAttempts })
+    })
+  }
+
+  private async waitUntilReady(client: Redis | Cluster): Promise<void> {
+    if (client.status === 'ready') return
+    const timeoutMs = this.options.publishTimeoutMs
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        cleanup()
+        client.disconnect()
+        reject(
+          new TidingsError(
+            'TIDINGS_CONNECT',
+            `Could not connect to Redis at ${describeUrl(this.input.url ?? '')} within ${timeoutMs} ms: check that the server runs and the URL is right (the wait is publishTimeoutMs).`,
+          ),
+        )
+      }, timeoutMs)
+      const onReady = (): void => {
+        cleanup()
+        resolve()
+      }
+      const onEnd = (): void => {
+        cleanup()
+        reject(
+          new TidingsError(
+            'TIDINGS_CONNECT',
+            `The connection to Redis at ${describeUrl(this.input.url ?? '')} ended.`,
+          ),
+        )
+      }
+      const cleanup = (): void => {
+        clearTimeout(timer)
+        client.off('ready', onReady)
+        client.off('end', onEnd)
+      }
+      client.on('ready', onReady)
+      client.on('end', onEnd)
+    })
+  }
+}
+
+function assertGroup(group: unknown): asserts group is string {
+  if (typeof group !== 'string' || !GROUP_NAME.test(group)) {
+    throw new ConfigError(
+      `The consumer group name must be letters, digits, "_", "-" or "." (no "{", "}", ":" or spaces), such as "shipping-create-shipment"; got ${typeof group === 'string' ? JSON.stringify(group) : typeof group}.`,
+    )
+  }
+}
+
+function assertSubscribeOptions(options: SubscribeOptions): void {
+  assertGroup(options.group)
+  if (!Array.isArray(options.patterns) || options.patterns.length === 0) {
+    throw new ConfigError(
+      `subscribe() for group "${options.group}" needs at least one pattern, such as "order.*".`,
+    )
+  }
+  if (!Number.isInteger(options.concurrency) || options.concurrency < 1) {
+    throw new ConfigError(`concurrency must be a whole number ≥ 1; got ${String(options.concurrency)}.`)
+  }
+  if (!Number.isInteger(options.ackTimeoutMs) || options.ackTimeoutMs < 10) {
+    throw new ConfigError(
+      `ackTimeoutMs must be a whole number of milliseconds ≥ 10; got ${String(options.ackTimeoutMs)}.`,
+    )
+  }
+  if (
+    typeof options.consumerName !== 'string' ||
+    options.consumerName.length === 0 ||
+    options.consumerName.length > 200
+  ) {
+    throw new ConfigError(
+      'consumerName must be a non-empty string of at most 200 characters (the process name).',
+    )
+  }
+}

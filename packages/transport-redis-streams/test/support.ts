@@ -1,0 +1,112 @@
+import { randomBytes } from 'node:crypto'
+import {
+  type Delivery,
+  decodeEnvelope,
+  type Event,
+  encodeEnvelope,
+  type SubscribeOptions,
+  silentLogger,
+  type Transport,
+} from '@tidings/core'
+import { Redis } from 'ioredis'
+import { type RedisStreamsTransportOptions, redisStreamsTransport } from '../src/index.js'
+
+export const REDIS_URL = process.env.TIDINGS_REDIS_URL ?? 'redis://127.0.0.1:6379'
+
+export function randomNamespace(): string {
+  return `trs${Date.now().toString(36)}${randomBytes(3).toString('hex')}`
+}
+
+/** Deletes every key of a namespace (streams, sets, idempotency keys). */
+export async function deleteNamespace(namespace: string, url = REDIS_URL): Promise<void> {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 })
+  try {
+    await client.connect()
+    for (const match of [`{${namespace}}:*`, `${namespace}:*`]) {
+      let cursor = '0'
+      do {
+        const [next, keys] = await client.scan(cursor, 'MATCH', match, 'COUNT', 1000)
+        cursor = next
+        if (keys.length > 0) await client.del(...keys)
+      } while (cursor !== '0')
+    }
+  } finally {
+    client.disconnect()
+  }
+}
+
+/** A connected transport on the test's namespace with short timings. */
+export async function connectTransport(
+  namespace: string,
+  options: Partial<RedisStreamsTransportOptions> = {},
+): Promise<Transport> {
+  const transport = redisStreamsTransport({
+    url: REDIS_URL,
+    namespace,
+    blockMs: 500,
+    delayedPollMs: 20,
+    ...options,
+  } as RedisStreamsTransportOptions)
+  await transport.connect({ logger: silentLogger, notify: () => {} })
+  return transport
+}
+
+export function subscribeOptions(
+  group: string,
+  patterns: string[],
+  overrides: Partial<SubscribeOptions> = {},
+): SubscribeOptions {
+  return {
+    group,
+    patterns,
+    durable: true,
+    concurrency: 8,
+    ackTimeoutMs: 1000,
+    consumerName: `proc-${randomBytes(3).toString('hex')}`,
+    ...overrides,
+  }
+}
+
+export function message(type: string, data: unknown = {}, id?: string) {
+  const { event, body } = encodeEnvelope({ type, data, source: '/test', ...(id ? { id } : {}) })
+  return { id: event.id, type, body }
+}
+
+export interface Received {
+  readonly event: Event
+  readonly delivery: Delivery
+  readonly at: number
+}
+
+/** Subscribes and records every delivery; `behaviour` settles it (default: ack). */
+export async function record(
+  transport: Transport,
+  options: SubscribeOptions,
+  behaviour: (delivery: Delivery, event: Event) => Promise<void> = (delivery) => delivery.ack(),
+): Promise<{ log: Received[]; stop: () => Promise<void> }> {
+  const log: Received[] = []
+  const subscription = await transport.subscribe(options, async (delivery) => {
+    const event = decodeEnvelope(delivery.body)
+    log.push({ event, delivery, at: performance.now() })
+    await behaviour(delivery, event)
+  })
+  return { log, stop: () => subscription.stop() }
+}
+
+export async function waitFor(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const started = Date.now()
+  while (!check()) {
+    if (Date.now() - started > timeoutMs)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await sleep(5)
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/** A raw client for assertions. */
+export function rawClient(url = REDIS_URL): Redis {
+  return new Redis(url, { maxRetriesPerRequest: 1 })
+}
