@@ -7,6 +7,7 @@ import {
   redactUrl,
   type StandardSchemaV1,
   silentLogger,
+  type Transport,
   TransportNotInstalledError,
   transportFromUrl,
   ValidationError,
@@ -192,6 +193,84 @@ describe('every public entry point refuses bad input with a typed error', () => 
     expect(() => bus.listen('a.b', async () => {}, { name: 'x', idempotency: {} as never })).toThrow(/store/)
     await expect(bus.publish('a.b', {}, { unknown: 1 } as never)).rejects.toThrow(/no option "unknown"/)
     await expect(bus.publish('a.b', {}, { headers: { id: 'x' } })).rejects.toThrow(/Tidings sets itself/)
+    await bus.close()
+  })
+})
+
+describe('core keeps the port contract even with a slow or generous transport', () => {
+  it('never publishes through a transport whose connect() has not finished', async () => {
+    const inner = memoryTransport({ broker: new MemoryBroker() })
+    let ready = false
+    const transport: Transport = {
+      ...inner,
+      name: inner.name,
+      maxMessageBytes: inner.maxMessageBytes,
+      connect: async (context) => {
+        await new Promise((resolve) => setTimeout(resolve, 30))
+        await inner.connect(context)
+        ready = true
+      },
+      publish: (message) =>
+        ready ? inner.publish(message) : Promise.reject(new Error('publish before connect')),
+      subscribe: (options, onDelivery) => inner.subscribe(options, onDelivery),
+      deadLetters: (group) => inner.deadLetters(group),
+      close: () => inner.close(),
+    }
+    const bus = createBus({ service: 'shop', transport, logger: silentLogger })
+    await expect(Promise.all([1, 2, 3].map((n) => bus.publish('order.placed', { n })))).resolves.toHaveLength(
+      3,
+    )
+    await bus.close()
+  })
+
+  it('bounds handlers by concurrency when a transport over-delivers, resolving each delivery only once settled', async () => {
+    const inner = memoryTransport({ broker: new MemoryBroker() })
+    const resolvedBeforeSettled: number[] = []
+    const transport: Transport = {
+      name: inner.name,
+      maxMessageBytes: inner.maxMessageBytes,
+      connect: (context) => inner.connect(context),
+      publish: (message) => inner.publish(message),
+      // Ignores the listener's concurrency, as a misbehaving adapter might.
+      subscribe: (options, onDelivery) =>
+        inner.subscribe({ ...options, concurrency: 100 }, (delivery) => {
+          let settled = false
+          const ack = delivery.ack.bind(delivery)
+          const tracked = Object.assign(Object.create(delivery), {
+            ack: () => {
+              settled = true
+              return ack()
+            },
+          })
+          return onDelivery(tracked).then(() => {
+            if (!settled) resolvedBeforeSettled.push(1)
+          })
+        }),
+      deadLetters: (group) => inner.deadLetters(group),
+      close: () => inner.close(),
+    }
+    const bus = createBus({ service: 'shop', transport, logger: silentLogger })
+    let running = 0
+    let peak = 0
+    let done = 0
+    bus.listen(
+      'job.queued',
+      async () => {
+        running += 1
+        peak = Math.max(peak, running)
+        await new Promise((resolve) => setTimeout(resolve, 5))
+        running -= 1
+        done += 1
+      },
+      { name: 'worker', concurrency: 2 },
+    )
+    await bus.start()
+    await Promise.all(Array.from({ length: 20 }, (_, n) => bus.publish('job.queued', { n })))
+    const deadline = Date.now() + 3000
+    while (done < 20 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5))
+    expect(done).toBe(20)
+    expect(peak).toBe(2)
+    expect(resolvedBeforeSettled).toEqual([])
     await bus.close()
   })
 })

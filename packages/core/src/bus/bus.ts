@@ -54,6 +54,8 @@ export class Bus<Events extends EventCatalogue = AnyEvents> {
   private transport: Transport | undefined
   private readonly transportUrl: string | undefined
   private connecting: Promise<Transport> | undefined
+  /** Set only once connect() has resolved: the publish fast path must never race a connect. */
+  private connected: Transport | undefined
   private starting: Promise<void> | undefined
   private closing: Promise<void> | undefined
   private stateValue: BusState = 'idle'
@@ -209,9 +211,9 @@ export class Bus<Events extends EventCatalogue = AnyEvents> {
       traceparent: options.traceparent,
       headers: options.headers,
     })
-    let transport = this.transport
+    let transport = this.connected
     try {
-      transport = transport && this.connecting ? transport : await this.connect()
+      transport ??= await this.connect()
       if (body.length > transport.maxMessageBytes) {
         throw new PayloadTooLargeError(type, body.length, transport.maxMessageBytes, transport.name)
       }
@@ -288,6 +290,7 @@ export class Bus<Events extends EventCatalogue = AnyEvents> {
           else this.lifecycle.emit('transport-error', { transport: transport.name, error: notice.error })
         },
       })
+      this.connected = transport
       return transport
     })()
     this.connecting.catch(() => {

@@ -33,7 +33,7 @@ export interface ListenerRunnerDeps {
 export class ListenerRunner {
   private subscription: Subscription | undefined
   private readonly deadlines: DeadlineTracker | undefined
-  private readonly waiting = new Queue<Delivery>()
+  private readonly waiting = new Queue<{ readonly delivery: Delivery; readonly settled: () => void }>()
   private readonly running = new Set<DeliveryContext>()
   private inFlight = 0
   private idleWaiters: (() => void)[] = []
@@ -64,8 +64,9 @@ export class ListenerRunner {
   /** Stop fetching, then wait for in-flight handlers up to `drainTimeoutMs`; true when all settled. */
   async drain(drainTimeoutMs: number): Promise<boolean> {
     await this.subscription?.stop()
-    // Deliveries the transport handed over but no handler started yet: the broker redelivers them.
-    this.waiting.drain()
+    // Deliveries the transport handed over but no handler started yet: left unsettled, so the
+    // broker redelivers them; their promises resolve so no adapter waits on them forever.
+    for (const { settled } of this.waiting.drain()) settled()
     if (this.inFlight > 0) {
       let timer: NodeJS.Timeout | undefined
       const idle = new Promise<boolean>((resolve) => this.idleWaiters.push(() => resolve(true)))
@@ -86,9 +87,9 @@ export class ListenerRunner {
 
   private readonly onDelivery = (delivery: Delivery): Promise<void> => {
     if (this.inFlight >= this.deps.options.concurrency) {
-      // The transport must bound prefetch; this guard keeps G9 even if one does not.
-      this.waiting.push(delivery)
-      return RESOLVED
+      // The transport must bound prefetch; this guard keeps G9 even if one does not. The promise
+      // still resolves only once the delivery is settled, as the port promises.
+      return new Promise((settled) => this.waiting.push({ delivery, settled }))
     }
     return this.run(delivery)
   }
@@ -105,7 +106,7 @@ export class ListenerRunner {
     } finally {
       this.inFlight -= 1
       const next = this.waiting.shift()
-      if (next) void this.run(next)
+      if (next) void this.run(next.delivery).then(next.settled)
       else if (this.inFlight === 0 && this.idleWaiters.length > 0) {
         for (const wake of this.idleWaiters) wake()
         this.idleWaiters = []
@@ -298,8 +299,6 @@ export class ListenerRunner {
     return this.abandoned ? undefined : action()
   }
 }
-
-const RESOLVED = Promise.resolve()
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | null)?.then === 'function'
