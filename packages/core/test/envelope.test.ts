@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest'
 
 describe('CloudEvents envelope (SPEC §4)', () => {
   it('encodes structured-mode CloudEvents 1.0 that other tools can read', () => {
-    const { body, event } = encodeEnvelope({
+    const { text, event } = encodeEnvelope({
       type: 'order.placed',
       data: { orderId: 'o-1' },
       source: '/shop',
@@ -21,7 +21,7 @@ describe('CloudEvents envelope (SPEC §4)', () => {
       traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
       headers: { tenant: 'acme' },
     })
-    const json = JSON.parse(body.toString())
+    const json = JSON.parse(text)
     expect(json).toEqual({
       specversion: '1.0',
       id: event.id,
@@ -41,13 +41,13 @@ describe('CloudEvents envelope (SPEC §4)', () => {
   })
 
   it('round-trips through decode', () => {
-    const { body, event } = encodeEnvelope({
+    const { text, event } = encodeEnvelope({
       type: 'a.b',
       data: [1, 'two', { three: null }],
       source: '/x',
       headers: { h1: 'v' },
     })
-    const decoded = decodeEnvelope(body)
+    const decoded = decodeEnvelope(Buffer.from(text))
     expect(decoded).toMatchObject({
       id: event.id,
       type: 'a.b',
@@ -58,8 +58,8 @@ describe('CloudEvents envelope (SPEC §4)', () => {
   })
 
   it('publishes an event without data', () => {
-    const { body } = encodeEnvelope({ type: 'cache.cleared', data: undefined, source: '/x' })
-    expect(decodeEnvelope(body).data).toBeUndefined()
+    const { text } = encodeEnvelope({ type: 'cache.cleared', data: undefined, source: '/x' })
+    expect(decodeEnvelope(text).data).toBeUndefined()
   })
 
   it.each([

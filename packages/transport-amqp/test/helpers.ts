@@ -1,6 +1,7 @@
 import {
   type AttemptFailure,
   type Delivery,
+  EncodedMessage,
   encodeEnvelope,
   type Logger,
   type SubscribeOptions,
@@ -72,9 +73,9 @@ export async function deleteResources(
   }
 }
 
-export function event(type: string, data: unknown = { n: 1 }): { id: string; type: string; body: Buffer } {
-  const { event, body } = encodeEnvelope({ type, data, source: '/test' })
-  return { id: event.id, type, body }
+export function event(type: string, data: unknown = { n: 1 }): EncodedMessage {
+  const { event, text } = encodeEnvelope({ type, data, source: '/test' })
+  return new EncodedMessage(event.id, type, undefined, text)
 }
 
 export function subscription(

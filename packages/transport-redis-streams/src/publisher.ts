@@ -1,4 +1,3 @@
-import { isUtf8 } from 'node:buffer'
 import { type OutgoingMessage, PublishError } from '@tidings/core'
 import type { Cluster, Redis } from 'ioredis'
 import { Deadlines } from './deadline.js'
@@ -32,8 +31,8 @@ export class Publisher {
     const args: (string | number | Buffer)[] = [...this.prefix, 'type', message.type, 'id', message.id]
     if (message.key !== undefined) args.push('key', message.key)
     // ioredis copies a whole command into one new Buffer when any argument is a Buffer; a string
-    // argument is written as is. Core's envelopes are UTF-8, so send those as strings (same bytes).
-    args.push('body', isUtf8(message.body) ? message.body.toString() : message.body)
+    // argument is written as is, so send core's text (the same UTF-8 bytes) and never make the Buffer.
+    args.push('body', message.text)
     const { publishTimeoutMs } = this.options
     try {
       await this.deadlines.bound(

@@ -1,4 +1,4 @@
-import type { Transport } from '@tidings/core'
+import { EncodedMessage, type Transport } from '@tidings/core'
 import type { Redis } from 'ioredis'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { namespaceKeys, type RedisStreamsTransport } from '../src/index.js'
@@ -54,7 +54,7 @@ describe('redis-streams retention', () => {
       for (let j = i; j < Math.min(total, i + 2000); j += 1) {
         // Every tenth event matches only the catch-all group: those are acked without a handler.
         const type = j % 10 === 0 ? 'invoice.sent' : 'order.placed'
-        batch.push(transport.publish({ id: `e${j}`, type, body: template.body }))
+        batch.push(transport.publish(new EncodedMessage(`e${j}`, type, undefined, template.text)))
       }
       await Promise.all(batch)
     }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import {
   type Delivery,
   decodeEnvelope,
+  EncodedMessage,
   type Event,
   encodeEnvelope,
   type SubscribeOptions,
@@ -67,9 +68,9 @@ export function subscribeOptions(
   }
 }
 
-export function message(type: string, data: unknown = {}, id?: string) {
-  const { event, body } = encodeEnvelope({ type, data, source: '/test', ...(id ? { id } : {}) })
-  return { id: event.id, type, body }
+export function message(type: string, data: unknown = {}, id?: string): EncodedMessage {
+  const { event, text } = encodeEnvelope({ type, data, source: '/test', ...(id ? { id } : {}) })
+  return new EncodedMessage(event.id, type, undefined, text)
 }
 
 export interface Received {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import { DeadLetterQueue } from '../dead-letter/dead-letter-queue.js'
 import { assertHeaders, type Event, encodeEnvelope } from '../envelope/envelope.js'
+import { EncodedMessage } from '../envelope/outgoing-message.js'
 import {
   ConfigError,
   DuplicateListenerError,
@@ -200,7 +201,7 @@ export class Bus<Events extends EventCatalogue = AnyEvents> {
     assertPublishOptions(options)
     const schema = this.schemas.get(type)
     const payload = schema ? await validateWithSchema(schema, type, data) : data
-    const { event, body } = encodeEnvelope({
+    const { event, text } = encodeEnvelope({
       type,
       data: payload,
       source: this.source,
@@ -214,10 +215,11 @@ export class Bus<Events extends EventCatalogue = AnyEvents> {
     let transport = this.connected
     try {
       transport ??= await this.connect()
-      if (body.length > transport.maxMessageBytes) {
-        throw new PayloadTooLargeError(type, body.length, transport.maxMessageBytes, transport.name)
+      const message = new EncodedMessage(event.id, type, options.key, text)
+      if (message.byteLength > transport.maxMessageBytes) {
+        throw new PayloadTooLargeError(type, message.byteLength, transport.maxMessageBytes, transport.name)
       }
-      await transport.publish({ id: event.id, type, key: options.key, body })
+      await transport.publish(message)
     } catch (error) {
       if (error instanceof TidingsError) throw error
       throw new PublishError(

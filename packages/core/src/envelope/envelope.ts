@@ -83,7 +83,7 @@ export function assertHeaders(headers: unknown): asserts headers is Record<strin
  * Encode to CloudEvents 1.0 structured JSON. Only the payload and header values go through
  * JSON.stringify; the fixed attributes are written directly, which keeps publishing cheap.
  */
-export function encodeEnvelope(input: EnvelopeInput): { readonly event: Event; readonly body: Buffer } {
+export function encodeEnvelope(input: EnvelopeInput): { readonly event: Event; readonly text: string } {
   const id = input.id ?? uuidv7()
   const time = input.time ?? isoNow()
   let dataJson: string | undefined
@@ -118,7 +118,7 @@ export function encodeEnvelope(input: EnvelopeInput): { readonly event: Event; r
     traceparent: input.traceparent,
     headers,
   }
-  return { event, body: Buffer.from(text) }
+  return { event, text }
 }
 
 /** Decode a wire message; throws DecodeError saying what is missing. Never trusts the input. */

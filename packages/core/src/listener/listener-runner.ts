@@ -118,7 +118,7 @@ export class ListenerRunner {
     const { group, options, lifecycle } = this.deps
     let event: Event
     try {
-      event = decodeEnvelope(delivery.body)
+      event = decodeEnvelope(delivery.text ?? delivery.body)
     } catch (error) {
       return this.deadLetter(
         delivery,

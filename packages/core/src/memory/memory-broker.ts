@@ -11,8 +11,9 @@ import type {
 import { Queue } from './queue.js'
 import { TimerHeap } from './timer-heap.js'
 
+/** Messages are kept as the encoded text: an in-process queue needs no bytes. */
 interface StoredMessage {
-  readonly body: Buffer
+  readonly text: string
   readonly attempt: number
   readonly history: readonly AttemptFailure[]
   readonly redelivered: boolean
@@ -70,7 +71,10 @@ class MemoryDelivery implements Delivery {
   ) {}
 
   get body(): Buffer {
-    return this.message.body
+    return Buffer.from(this.message.text)
+  }
+  get text(): string {
+    return this.message.text
   }
   get attempt(): number {
     return this.message.attempt
@@ -91,7 +95,7 @@ class MemoryDelivery implements Delivery {
     if (this.settle()) {
       const group = this.consumer.group
       const message: StoredMessage = {
-        body: this.message.body,
+        text: this.message.text,
         attempt: instruction.attempt,
         history: instruction.history,
         redelivered: false,
@@ -106,7 +110,7 @@ class MemoryDelivery implements Delivery {
       this.consumer.group.deadLetters.push({
         id: record.id,
         group: this.consumer.group.name,
-        body: this.message.body,
+        body: Buffer.from(this.message.text),
         history: record.history,
         reason: record.reason,
         deadLetteredAt: new Date(this.broker.clock.now()).toISOString(),
@@ -172,13 +176,15 @@ export class MemoryBroker {
     return this.timers.size
   }
 
-  publish(type: string, body: Buffer): void {
+  /** Route an encoded event to every matching group (also how tests inject raw messages). */
+  publish(type: string, body: string | Buffer): void {
+    const text = typeof body === 'string' ? body : body.toString('utf8')
     let targets = this.routes.get(type)
     if (targets === undefined) {
       targets = [...this.groups.values()].filter((group) => group.matches(type))
       this.routes.set(type, targets)
     }
-    for (const group of targets) this.enqueue(group, { body, attempt: 1, history: [], redelivered: false })
+    for (const group of targets) this.enqueue(group, { text, attempt: 1, history: [], redelivered: false })
   }
 
   group(name: string): MemoryGroup | undefined {
@@ -247,7 +253,7 @@ export class MemoryBroker {
         continue
       }
       replayed += 1
-      this.enqueue(group, { body: letter.body, attempt: 1, history: [], redelivered: false })
+      this.enqueue(group, { text: letter.body.toString('utf8'), attempt: 1, history: [], redelivered: false })
     }
     group.deadLetters.splice(0, group.deadLetters.length, ...keep)
     return replayed

@@ -56,7 +56,7 @@ class MemoryTransport implements Transport {
 
   publish(message: OutgoingMessage): Promise<void> {
     if (this.closed) return Promise.reject(new TransportClosedError('publish'))
-    this.broker.publish(message.type, message.body)
+    this.broker.publish(message.type, message.text)
     return RESOLVED
   }
 

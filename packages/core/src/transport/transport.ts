@@ -58,8 +58,12 @@ export interface OutgoingMessage {
   readonly type: string
   /** Partition/ordering key (SPEC G14), when the publisher gave one. */
   readonly key?: string
-  /** The encoded CloudEvents envelope (structured JSON mode). */
+  /** The encoded CloudEvents envelope (structured JSON mode) as UTF-8 bytes, made on first access. */
   readonly body: Buffer
+  /** The same envelope as text: clients that write strings (ioredis, in-process queues) use it and skip a copy. */
+  readonly text: string
+  /** Size of `body` in bytes, without making it. */
+  readonly byteLength: number
 }
 
 export interface SubscribeOptions {
@@ -87,6 +91,8 @@ export type DeliveryHandler = (delivery: Delivery) => Promise<void>
 export interface Delivery {
   /** The message exactly as it was on the wire. */
   readonly body: Buffer
+  /** Optional: the same message as text, when the transport holds it as a string already; core decodes it instead of `body`. */
+  readonly text?: string
   /**
    * 1-based attempt number: the `attempt` core passed to `retry()` (1 for a fresh event), plus the
    * redeliveries after crashes the broker counted since, where it can count them.
