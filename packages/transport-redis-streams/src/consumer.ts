@@ -381,13 +381,23 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
     )
   }
 
+  /**
+   * An ack needs no confirmation for at-least-once: if the XACK is lost, the entry stays pending and
+   * is reclaimed after ackTimeoutMs (a duplicate, never a loss). So the slot is freed as soon as the
+   * XACK is queued, and the next read does not wait a round trip for its reply (close() flushes).
+   */
   ackEntry(delivery: StreamDelivery): Promise<void> {
     const refused = this.beginSettle(delivery)
     if (refused) return refused
-    return this.acker.ack(delivery.stream, delivery.entryId).then(
-      () => this.release(delivery),
-      (error: unknown) => this.settleFailed(delivery, error),
-    )
+    this.acker.ack(delivery.stream, delivery.entryId).catch((error: unknown) => {
+      if (isNoGroupError(error)) this.groupsMissing = true
+      this.context.logger.warn(
+        { group: this.group, error: errorMessage(error) },
+        'XACK failed: the entry stays pending and will be redelivered',
+      )
+    })
+    this.release(delivery)
+    return RESOLVED
   }
 
   retryEntry(delivery: StreamDelivery, instruction: RetryInstruction): Promise<void> {
