@@ -1,41 +1,11 @@
-import type { Transport } from '@tidings/core'
-import type { Redis } from 'ioredis'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { namespaceKeys } from '../src/index.js'
-import {
-  connectTransport,
-  deleteNamespace,
-  message,
-  randomNamespace,
-  rawClient,
-  record,
-  sleep,
-  subscribeOptions,
-  waitFor,
-} from './support.js'
+import { message, record, sleep, subscribeOptions, useRedisTestNamespace, waitFor } from './support.js'
 
 describe('redis-streams crash recovery and leases', () => {
-  let namespace: string
-  let transports: Transport[]
-  let raw: Redis
+  const redis = useRedisTestNamespace()
 
-  beforeEach(() => {
-    namespace = randomNamespace()
-    transports = []
-    raw = rawClient()
-  })
-
-  afterEach(async () => {
-    await Promise.allSettled(transports.map((transport) => transport.close()))
-    raw.disconnect()
-    await deleteNamespace(namespace)
-  })
-
-  const open = async () => {
-    const transport = await connectTransport(namespace)
-    transports.push(transport)
-    return transport
-  }
+  const open = () => redis.open()
 
   it('a process closed mid-handler without ack: the other process of the group takes over after ackTimeoutMs, none lost', async () => {
     const ackTimeoutMs = 400
@@ -77,7 +47,9 @@ describe('redis-streams crash recovery and leases', () => {
     const firstTakeover = Math.min(...redelivered.map((r) => r.at))
     expect(firstTakeover - closedAt).toBeLessThan(ackTimeoutMs + 1500)
     await sleep(100)
-    const pending = (await raw.xpending(namespaceKeys(namespace).events, 'ledger-post')) as [number]
+    const pending = (await redis.raw.xpending(namespaceKeys(redis.namespace).events, 'ledger-post')) as [
+      number,
+    ]
     expect(pending[0]).toBe(0)
   })
 
@@ -101,7 +73,7 @@ describe('redis-streams crash recovery and leases', () => {
 
   it('extendLease() refreshes the idle time by hand', async () => {
     const transport = await open()
-    const keys = namespaceKeys(namespace)
+    const keys = namespaceKeys(redis.namespace)
     let extend: (() => Promise<void>) | undefined
     await record(
       transport,
@@ -115,12 +87,17 @@ describe('redis-streams crash recovery and leases', () => {
     await waitFor(() => extend !== undefined, 'delivery')
     await sleep(150)
     const idleBefore = (
-      (await raw.xpending(keys.events, 'manual-lease', '-', '+', 10)) as [string, string, number][]
+      (await redis.raw.xpending(keys.events, 'manual-lease', '-', '+', 10)) as [string, string, number][]
     )[0]![2]
     expect(idleBefore).toBeGreaterThanOrEqual(140)
     await extend!()
     const after = (
-      (await raw.xpending(keys.events, 'manual-lease', '-', '+', 10)) as [string, string, number, number][]
+      (await redis.raw.xpending(keys.events, 'manual-lease', '-', '+', 10)) as [
+        string,
+        string,
+        number,
+        number,
+      ][]
     )[0]!
     expect(after[2]).toBeLessThan(50)
     expect(after[3]).toBe(1) // a lease refresh is not a delivery

@@ -1,39 +1,14 @@
-import { EncodedMessage, type Transport } from '@tidings/core'
-import type { Redis } from 'ioredis'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { EncodedMessage } from '@tidings/core'
+import { describe, expect, it } from 'vitest'
 import { namespaceKeys, type RedisStreamsTransport } from '../src/index.js'
-import {
-  connectTransport,
-  deleteNamespace,
-  message,
-  randomNamespace,
-  rawClient,
-  record,
-  subscribeOptions,
-  waitFor,
-} from './support.js'
+import { message, record, subscribeOptions, useRedisTestNamespace, waitFor } from './support.js'
 
 describe('redis-streams retention', () => {
-  let namespace: string
-  let transports: Transport[]
-  let raw: Redis
-
-  beforeEach(() => {
-    namespace = randomNamespace()
-    transports = []
-    raw = rawClient()
-  })
-
-  afterEach(async () => {
-    await Promise.allSettled(transports.map((transport) => transport.close()))
-    raw.disconnect()
-    await deleteNamespace(namespace)
-  })
+  const redis = useRedisTestNamespace()
 
   it('100,000 events published and consumed leave the stream trimmed and the pending lists empty', async () => {
-    const transport = await connectTransport(namespace, { trimIntervalMs: 200 })
-    transports.push(transport)
-    const keys = namespaceKeys(namespace)
+    const transport = await redis.open({ trimIntervalMs: 200 })
+    const keys = namespaceKeys(redis.namespace)
     const count = { orders: 0, all: 0 }
     await record(
       transport,
@@ -60,18 +35,17 @@ describe('redis-streams retention', () => {
     }
     await waitFor(() => count.all === total && count.orders === total - total / 10, 'every delivery', 60_000)
     const pending = async (stream: string, group: string) =>
-      ((await raw.xpending(stream, group)) as [number])[0]
+      ((await redis.raw.xpending(stream, group)) as [number])[0]
     await (transport as RedisStreamsTransport).trimNow()
     expect(await pending(keys.events, 'orders-project')).toBe(0)
     expect(await pending(keys.events, 'audit-all')).toBe(0)
     // Approximate trimming keeps at most one radix-tree node (100 entries by default) of acked entries.
-    expect(await raw.xlen(keys.events)).toBeLessThanOrEqual(200)
+    expect(await redis.raw.xlen(keys.events)).toBeLessThanOrEqual(200)
   }, 90_000)
 
   it('never trims entries a group has not acknowledged yet', async () => {
-    const transport = await connectTransport(namespace, { trimIntervalMs: 0 })
-    transports.push(transport)
-    const keys = namespaceKeys(namespace)
+    const transport = await redis.open({ trimIntervalMs: 0 })
+    const keys = namespaceKeys(redis.namespace)
     const slowReleased: (() => void)[] = []
     const releaseAll = (): void => {
       for (const release of slowReleased.splice(0)) release()
@@ -84,7 +58,7 @@ describe('redis-streams retention', () => {
     await waitFor(() => slow.log.length === 1, 'slow group started')
     await (transport as RedisStreamsTransport).trimNow()
     // The slow group holds its first entry and has read nothing else: everything stays.
-    expect(await raw.xlen(keys.events)).toBe(1000)
+    expect(await redis.raw.xlen(keys.events)).toBe(1000)
     // Let it go through everything: then trimming can remove them.
     const drain = setInterval(() => releaseAll(), 1)
     await waitFor(() => slow.log.length === 1000, 'slow group done', 20_000)
@@ -92,6 +66,6 @@ describe('redis-streams retention', () => {
     releaseAll()
     await new Promise((resolve) => setTimeout(resolve, 50))
     await (transport as RedisStreamsTransport).trimNow()
-    expect(await raw.xlen(keys.events)).toBeLessThanOrEqual(200)
+    expect(await redis.raw.xlen(keys.events)).toBeLessThanOrEqual(200)
   })
 })

@@ -1,18 +1,7 @@
-import type { AttemptFailure, Transport } from '@tidings/core'
-import type { Redis } from 'ioredis'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { AttemptFailure } from '@tidings/core'
+import { describe, expect, it } from 'vitest'
 import { namespaceKeys } from '../src/index.js'
-import {
-  connectTransport,
-  deleteNamespace,
-  message,
-  randomNamespace,
-  rawClient,
-  record,
-  sleep,
-  subscribeOptions,
-  waitFor,
-} from './support.js'
+import { message, record, sleep, subscribeOptions, useRedisTestNamespace, waitFor } from './support.js'
 
 const failure = (attempt: number, retryDelayMs?: number): AttemptFailure => ({
   attempt,
@@ -22,27 +11,9 @@ const failure = (attempt: number, retryDelayMs?: number): AttemptFailure => ({
 })
 
 describe('redis-streams retries and dead letters', () => {
-  let namespace: string
-  let transports: Transport[]
-  let raw: Redis
+  const redis = useRedisTestNamespace()
 
-  beforeEach(() => {
-    namespace = randomNamespace()
-    transports = []
-    raw = rawClient()
-  })
-
-  afterEach(async () => {
-    await Promise.allSettled(transports.map((transport) => transport.close()))
-    raw.disconnect()
-    await deleteNamespace(namespace)
-  })
-
-  const open = async () => {
-    const transport = await connectTransport(namespace)
-    transports.push(transport)
-    return transport
-  }
+  const open = () => redis.open()
 
   it('a delayed retry returns to the same group only, no earlier than the delay, with attempt and history', async () => {
     const transport = await open()
@@ -68,10 +39,10 @@ describe('redis-streams retries and dead letters', () => {
     expect(second!.at - first!.at).toBeLessThan(200 + 1000)
     await sleep(100)
     expect(other.log).toHaveLength(1)
-    const keys = namespaceKeys(namespace)
-    expect(await raw.zcard(keys.group('shipping-create').delayed)).toBe(0)
-    expect(await raw.exists(keys.group('billing-invoice').retry)).toBe(1) // its own, empty
-    expect(await raw.xlen(keys.group('billing-invoice').retry)).toBe(0)
+    const keys = namespaceKeys(redis.namespace)
+    expect(await redis.raw.zcard(keys.group('shipping-create').delayed)).toBe(0)
+    expect(await redis.raw.exists(keys.group('billing-invoice').retry)).toBe(1) // its own, empty
+    expect(await redis.raw.xlen(keys.group('billing-invoice').retry)).toBe(0)
   })
 
   it('a 100 ms retry overtakes a 5000 ms one (no head-of-line blocking)', async () => {
@@ -169,8 +140,8 @@ describe('redis-streams retries and dead letters', () => {
     expect(await dlq.count()).toBe(0)
     expect(await dlq.list({ limit: 10 })).toEqual([])
     // Nothing stays pending after settling.
-    const keys = namespaceKeys(namespace)
-    const pending = (await raw.xpending(keys.events, group)) as [number]
+    const keys = namespaceKeys(redis.namespace)
+    const pending = (await redis.raw.xpending(keys.events, group)) as [number]
     expect(pending[0]).toBe(0)
   })
 })

@@ -1,41 +1,11 @@
-import type { Transport } from '@tidings/core'
-import type { Redis } from 'ioredis'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { namespaceKeys } from '../src/index.js'
-import {
-  connectTransport,
-  deleteNamespace,
-  message,
-  randomNamespace,
-  rawClient,
-  record,
-  sleep,
-  subscribeOptions,
-  waitFor,
-} from './support.js'
+import { message, record, sleep, subscribeOptions, useRedisTestNamespace, waitFor } from './support.js'
 
 describe('redis-streams routing', () => {
-  let namespace: string
-  let transports: Transport[]
-  let raw: Redis
+  const redis = useRedisTestNamespace()
 
-  beforeEach(() => {
-    namespace = randomNamespace()
-    transports = []
-    raw = rawClient()
-  })
-
-  afterEach(async () => {
-    await Promise.allSettled(transports.map((transport) => transport.close()))
-    raw.disconnect()
-    await deleteNamespace(namespace)
-  })
-
-  const open = async () => {
-    const transport = await connectTransport(namespace)
-    transports.push(transport)
-    return transport
-  }
+  const open = () => redis.open()
 
   it('fans every event out to each group once', async () => {
     const transport = await open()
@@ -66,10 +36,10 @@ describe('redis-streams routing', () => {
 
   it('matches * and # exactly, # also for zero words, for a group subscribed before any event exists', async () => {
     const transport = await open()
-    const keys = namespaceKeys(namespace)
+    const keys = namespaceKeys(redis.namespace)
     const hash = await record(transport, subscribeOptions('audit-all', ['order.#']))
     // The group (and its stream) exist as soon as subscribe() resolved, before any event.
-    expect(await raw.exists(keys.events)).toBe(1)
+    expect(await redis.raw.exists(keys.events)).toBe(1)
     const star = await record(transport, subscribeOptions('audit-star', ['order.*.done']))
     const middle = await record(transport, subscribeOptions('audit-middle', ['#.done']))
     const names = [
@@ -91,7 +61,7 @@ describe('redis-streams routing', () => {
     // Entries a group does not listen to are acknowledged, not left pending.
     await sleep(50)
     for (const group of ['audit-all', 'audit-star', 'audit-middle']) {
-      const summary = (await raw.xpending(keys.events, group)) as [number, ...unknown[]]
+      const summary = (await redis.raw.xpending(keys.events, group)) as [number, ...unknown[]]
       expect(summary[0]).toBe(0)
     }
   })
@@ -113,15 +83,15 @@ describe('redis-streams routing', () => {
 
   it('removes an ephemeral group on close', async () => {
     const transport = await open()
-    const keys = namespaceKeys(namespace)
+    const keys = namespaceKeys(redis.namespace)
     const tail = await record(transport, subscribeOptions('cli-tail-1234abcd', ['#'], { durable: false }))
     await transport.publish(message('anything.happened'))
     await waitFor(() => tail.log.length === 1, 'tail delivery')
     const groups = async () =>
-      ((await raw.xinfo('GROUPS', keys.events)) as unknown[][]).map((g) => String(g[1]))
+      ((await redis.raw.xinfo('GROUPS', keys.events)) as unknown[][]).map((g) => String(g[1]))
     expect(await groups()).toContain('cli-tail-1234abcd')
     await transport.close()
     expect(await groups()).not.toContain('cli-tail-1234abcd')
-    expect(await raw.zscore(keys.ephemeral, 'cli-tail-1234abcd')).toBeNull()
+    expect(await redis.raw.zscore(keys.ephemeral, 'cli-tail-1234abcd')).toBeNull()
   })
 })

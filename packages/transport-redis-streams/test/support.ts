@@ -10,6 +10,7 @@ import {
   type Transport,
 } from '@tidings/core'
 import { Redis } from 'ioredis'
+import { afterEach, beforeEach } from 'vitest'
 import { type RedisStreamsTransportOptions, redisStreamsTransport } from '../src/index.js'
 
 export const REDIS_URL = process.env.TIDINGS_REDIS_URL ?? 'redis://127.0.0.1:6379'
@@ -110,4 +111,41 @@ export function sleep(ms: number): Promise<void> {
 /** A raw client for assertions. */
 export function rawClient(url = REDIS_URL): Redis {
   return new Redis(url, { maxRetriesPerRequest: 1 })
+}
+
+/**
+ * Per-test isolation for a describe block: a fresh namespace, a raw client, and transports opened
+ * with `open()` that are closed (and the namespace's keys deleted) after each test.
+ */
+export function useRedisTestNamespace(): {
+  readonly namespace: string
+  readonly raw: Redis
+  open(options?: Partial<RedisStreamsTransportOptions>): Promise<Transport>
+} {
+  let namespace = randomNamespace()
+  let transports: Transport[] = []
+  let raw: Redis | undefined
+  beforeEach(() => {
+    namespace = randomNamespace()
+    transports = []
+    raw = rawClient()
+  })
+  afterEach(async () => {
+    await Promise.allSettled(transports.map((transport) => transport.close()))
+    raw?.disconnect()
+    await deleteNamespace(namespace)
+  })
+  return {
+    get namespace() {
+      return namespace
+    },
+    get raw() {
+      return raw!
+    },
+    async open(options = {}) {
+      const transport = await connectTransport(namespace, options)
+      transports.push(transport)
+      return transport
+    },
+  }
 }
