@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto'
 import { type Bus, createBus, silentLogger } from '@tidings/core'
 import { type AmqpTransport, amqpTransport } from '@tidings/transport-amqp'
 import amqp from 'amqplib'
-import { type BenchRow, LatencyRecorder, makePayload, now, paced, printTable, until } from './harness.js'
+import { type BenchSide, compareWithRaw, LatencyRecorder, makePayload, now, paced, until } from './harness.js'
 
 const URL = process.env.TIDINGS_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000)
@@ -22,17 +22,9 @@ const TYPE = 'bench.order.placed'
 type Payload = ReturnType<typeof makePayload>
 
 /** The four measures every side provides. */
-interface Side {
-  publish(count: number): Promise<number>
-  consume(count: number): Promise<number>
-  endToEnd(count: number): Promise<number>
-  latency(count: number): Promise<{ p50: number; p99: number }>
-  cleanup(): Promise<void>
-}
-
 // ---- raw amqplib ---------------------------------------------------------------------------------
 
-async function rawSide(): Promise<Side> {
+async function rawSide(): Promise<BenchSide> {
   const namespace = `benchraw${randomUUID().slice(0, 8)}`
   const exchange = `${namespace}.events`
   const queue = `${namespace}.group`
@@ -151,7 +143,7 @@ async function rawSide(): Promise<Side> {
 
 // ---- Tidings ---------------------------------------------------------------------------------------
 
-async function tidingsSide(): Promise<Side> {
+async function tidingsSide(): Promise<BenchSide> {
   const namespace = `benchtd${randomUUID().slice(0, 8)}`
   const transports: AmqpTransport[] = []
   const newBus = (): Bus => {
@@ -248,84 +240,17 @@ async function tidingsSide(): Promise<Side> {
 // ---- run -------------------------------------------------------------------------------------------
 
 export async function main(): Promise<void> {
-  const raw = await rawSide()
-  const tidings = await tidingsSide()
-  try {
-    const rows: BenchRow[] = []
-    // Interleave raw and Tidings runs so drift on the machine affects both alike.
-    const both = async (
-      measure: (side: Side) => Promise<number>,
-    ): Promise<{ raw: number; tidings: number }> => {
-      const rawRuns: number[] = []
-      const tidingsRuns: number[] = []
-      for (let run = 0; run < RUNS; run += 1) {
-        rawRuns.push(await measure(raw))
-        tidingsRuns.push(await measure(tidings))
-      }
-      return { raw: median(rawRuns), tidings: median(tidingsRuns) }
-    }
-    const publish = await both((side) => side.publish(EVENTS))
-    rows.push({
-      measure: 'publish (confirms, 1,000 in flight)',
-      ...publish,
-      unit: 'msgs/s',
-      higherIsBetter: true,
-    })
-    const consume = await both((side) => side.consume(EVENTS))
-    rows.push({
-      measure: `consume (prefetch ${PREFETCH}, manual ack)`,
-      ...consume,
-      unit: 'msgs/s',
-      higherIsBetter: true,
-    })
-    const endToEnd = await both((side) => side.endToEnd(EVENTS))
-    rows.push({
-      measure: 'end-to-end publish → handle → ack',
-      ...endToEnd,
-      unit: 'msgs/s',
-      higherIsBetter: true,
-    })
-
-    const latency = {
-      raw: { p50: [] as number[], p99: [] as number[] },
-      tidings: { p50: [] as number[], p99: [] as number[] },
-    }
-    for (let run = 0; run < RUNS; run += 1) {
-      for (const [name, side] of [
-        ['raw', raw],
-        ['tidings', tidings],
-      ] as const) {
-        const { p50, p99 } = await side.latency(LATENCY_EVENTS)
-        latency[name].p50.push(p50)
-        latency[name].p99.push(p99)
-      }
-    }
-    rows.push({
-      measure: 'latency p50 at 1,000 events/s',
-      raw: median(latency.raw.p50),
-      tidings: median(latency.tidings.p50),
-      unit: 'ms',
-      higherIsBetter: false,
-    })
-    rows.push({
-      measure: 'latency p99 at 1,000 events/s',
-      raw: median(latency.raw.p99),
-      tidings: median(latency.tidings.p99),
-      unit: 'ms',
-      higherIsBetter: false,
-    })
-    printTable(
-      `RabbitMQ, classic durable queue, confirms, persistent, prefetch ${PREFETCH} (${EVENTS.toLocaleString('en-US')} events of 1 KiB, latency over ${LATENCY_EVENTS.toLocaleString('en-US')}; median of ${RUNS}, Node ${process.version})`,
-      rows,
-      'raw amqplib',
-    )
-  } finally {
-    await raw.cleanup()
-    await tidings.cleanup()
-  }
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]!
+  await compareWithRaw(
+    {
+      title: `RabbitMQ, classic durable queue, confirms, persistent, prefetch ${PREFETCH}`,
+      rawName: 'raw amqplib',
+      publishLabel: 'publish (confirms, 1,000 in flight)',
+      consumeLabel: `consume (prefetch ${PREFETCH}, manual ack)`,
+      events: EVENTS,
+      latencyEvents: LATENCY_EVENTS,
+      runs: RUNS,
+    },
+    rawSide,
+    tidingsSide,
+  )
 }

@@ -25,8 +25,7 @@ export async function throughput(count: number, job: () => Promise<void>): Promi
 export async function medianOf(runs: number, measure: () => Promise<number>): Promise<number> {
   const values: number[] = []
   for (let i = 0; i < runs; i += 1) values.push(await measure())
-  values.sort((a, b) => a - b)
-  return values[Math.floor(values.length / 2)]!
+  return median(values)
 }
 
 /**
@@ -111,4 +110,94 @@ export function printTable(title: string, rows: readonly BenchRow[], rawName = '
     '',
   ]
   console.log(lines.join('\n'))
+}
+
+/** One way of moving events through a broker: the raw driver, or Tidings. Rates in msgs/s, latency in ms. */
+export interface BenchSide {
+  publish(count: number): Promise<number>
+  consume(count: number): Promise<number>
+  endToEnd(count: number): Promise<number>
+  latency(count: number): Promise<{ p50: number; p99: number }>
+  cleanup(): Promise<void>
+}
+
+export interface Comparison {
+  readonly title: string
+  readonly rawName: string
+  readonly publishLabel: string
+  readonly consumeLabel: string
+  readonly events: number
+  readonly latencyEvents: number
+  readonly runs: number
+}
+
+/**
+ * Measures both sides with the same workloads, interleaving raw and Tidings runs so drift on the
+ * machine affects both alike, and prints the medians as one table.
+ */
+export async function compareWithRaw(
+  comparison: Comparison,
+  makeRaw: () => Promise<BenchSide>,
+  makeTidings: () => Promise<BenchSide>,
+): Promise<void> {
+  const raw = await makeRaw()
+  const tidings = await makeTidings()
+  try {
+    const { runs, events, latencyEvents } = comparison
+    const both = async (
+      measure: (side: BenchSide) => Promise<number>,
+    ): Promise<{ raw: number; tidings: number }> => {
+      const rawRuns: number[] = []
+      const tidingsRuns: number[] = []
+      for (let run = 0; run < runs; run += 1) {
+        rawRuns.push(await measure(raw))
+        tidingsRuns.push(await measure(tidings))
+      }
+      return { raw: median(rawRuns), tidings: median(tidingsRuns) }
+    }
+    const throughput = (measure: string, values: { raw: number; tidings: number }): BenchRow => ({
+      measure,
+      ...values,
+      unit: 'msgs/s',
+      higherIsBetter: true,
+    })
+    const rows: BenchRow[] = [
+      throughput(comparison.publishLabel, await both((side) => side.publish(events))),
+      throughput(comparison.consumeLabel, await both((side) => side.consume(events))),
+      throughput('end-to-end publish → handle → ack', await both((side) => side.endToEnd(events))),
+    ]
+    const samples = {
+      raw: { p50: [] as number[], p99: [] as number[] },
+      tidings: { p50: [] as number[], p99: [] as number[] },
+    }
+    for (let run = 0; run < runs; run += 1) {
+      for (const [name, side] of [['raw', raw] as const, ['tidings', tidings] as const]) {
+        const { p50, p99 } = await side.latency(latencyEvents)
+        samples[name].p50.push(p50)
+        samples[name].p99.push(p99)
+      }
+    }
+    for (const percentile of ['p50', 'p99'] as const) {
+      rows.push({
+        measure: `latency ${percentile} at 1,000 events/s`,
+        raw: median(samples.raw[percentile]),
+        tidings: median(samples.tidings[percentile]),
+        unit: 'ms',
+        higherIsBetter: false,
+      })
+    }
+    printTable(
+      `${comparison.title} (${events.toLocaleString('en-US')} events of 1 KiB, latency over ${latencyEvents.toLocaleString('en-US')}; median of ${runs}, Node ${process.version})`,
+      rows,
+      comparison.rawName,
+    )
+  } finally {
+    await raw.cleanup()
+    await tidings.cleanup()
+  }
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)]!
 }

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto'
 import { type Bus, createBus, silentLogger } from '@tidings/core'
 import { redisStreamsTransport } from '@tidings/transport-redis-streams'
 import { Redis } from 'ioredis'
-import { type BenchRow, LatencyRecorder, makePayload, now, paced, printTable, until } from './harness.js'
+import { type BenchSide, compareWithRaw, LatencyRecorder, makePayload, now, paced, until } from './harness.js'
 
 const URL = process.env.TIDINGS_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 50_000)
@@ -23,14 +23,6 @@ const TYPE = 'bench.order.placed'
 type Payload = ReturnType<typeof makePayload>
 
 /** The four measures every side provides. */
-interface Side {
-  publish(count: number): Promise<number>
-  consume(count: number): Promise<number>
-  endToEnd(count: number): Promise<number>
-  latency(count: number): Promise<{ p50: number; p99: number }>
-  cleanup(): Promise<void>
-}
-
 async function deleteKeys(client: Redis, match: string): Promise<void> {
   let cursor = '0'
   do {
@@ -42,7 +34,7 @@ async function deleteKeys(client: Redis, match: string): Promise<void> {
 
 // ---- raw ioredis ---------------------------------------------------------------------------------
 
-async function rawSide(): Promise<Side> {
+async function rawSide(): Promise<BenchSide> {
   const namespace = `benchraw${randomUUID().slice(0, 8)}`
   const stream = `{${namespace}}:events`
   const group = 'bench-group'
@@ -169,7 +161,7 @@ async function rawSide(): Promise<Side> {
 
 // ---- Tidings -------------------------------------------------------------------------------------
 
-async function tidingsSide(): Promise<Side> {
+async function tidingsSide(): Promise<BenchSide> {
   const namespace = `benchtd${randomUUID().slice(0, 8)}`
   const newBus = (): Bus =>
     createBus({
@@ -255,84 +247,17 @@ async function tidingsSide(): Promise<Side> {
 // ---- run -----------------------------------------------------------------------------------------
 
 export async function main(): Promise<void> {
-  const raw = await rawSide()
-  const tidings = await tidingsSide()
-  try {
-    const rows: BenchRow[] = []
-    // Interleave raw and Tidings runs so drift on the machine affects both alike.
-    const both = async (
-      measure: (side: Side) => Promise<number>,
-    ): Promise<{ raw: number; tidings: number }> => {
-      const rawRuns: number[] = []
-      const tidingsRuns: number[] = []
-      for (let run = 0; run < RUNS; run += 1) {
-        rawRuns.push(await measure(raw))
-        tidingsRuns.push(await measure(tidings))
-      }
-      return { raw: median(rawRuns), tidings: median(tidingsRuns) }
-    }
-    const publish = await both((side) => side.publish(EVENTS))
-    rows.push({
-      measure: 'publish (XADD, 1,000 in flight)',
-      ...publish,
-      unit: 'msgs/s',
-      higherIsBetter: true,
-    })
-    const consume = await both((side) => side.consume(EVENTS))
-    rows.push({
-      measure: `consume (XREADGROUP COUNT ${PREFETCH} + XACK)`,
-      ...consume,
-      unit: 'msgs/s',
-      higherIsBetter: true,
-    })
-    const endToEnd = await both((side) => side.endToEnd(EVENTS))
-    rows.push({
-      measure: 'end-to-end publish → handle → ack',
-      ...endToEnd,
-      unit: 'msgs/s',
-      higherIsBetter: true,
-    })
-
-    const latency = {
-      raw: { p50: [] as number[], p99: [] as number[] },
-      tidings: { p50: [] as number[], p99: [] as number[] },
-    }
-    for (let run = 0; run < RUNS; run += 1) {
-      for (const [name, side] of [
-        ['raw', raw],
-        ['tidings', tidings],
-      ] as const) {
-        const { p50, p99 } = await side.latency(LATENCY_EVENTS)
-        latency[name].p50.push(p50)
-        latency[name].p99.push(p99)
-      }
-    }
-    rows.push({
-      measure: 'latency p50 at 1,000 events/s',
-      raw: median(latency.raw.p50),
-      tidings: median(latency.tidings.p50),
-      unit: 'ms',
-      higherIsBetter: false,
-    })
-    rows.push({
-      measure: 'latency p99 at 1,000 events/s',
-      raw: median(latency.raw.p99),
-      tidings: median(latency.tidings.p99),
-      unit: 'ms',
-      higherIsBetter: false,
-    })
-    printTable(
-      `Redis Streams, one stream and group, concurrency/COUNT ${PREFETCH} (${EVENTS.toLocaleString('en-US')} events of 1 KiB, latency over ${LATENCY_EVENTS.toLocaleString('en-US')}; median of ${RUNS}, Node ${process.version})`,
-      rows,
-      'raw ioredis',
-    )
-  } finally {
-    await raw.cleanup()
-    await tidings.cleanup()
-  }
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]!
+  await compareWithRaw(
+    {
+      title: `Redis Streams, one stream and group, concurrency/COUNT ${PREFETCH}`,
+      rawName: 'raw ioredis',
+      publishLabel: 'publish (XADD, 1,000 in flight)',
+      consumeLabel: `consume (XREADGROUP COUNT ${PREFETCH} + XACK)`,
+      events: EVENTS,
+      latencyEvents: LATENCY_EVENTS,
+      runs: RUNS,
+    },
+    rawSide,
+    tidingsSide,
+  )
 }
