@@ -1,4 +1,7 @@
 import { ConfigError } from '@tidings/core'
+
+export { redactUrl } from '@tidings/core'
+
 import type { AmqpTransportOptions, QueueType, ReconnectOptions } from './options.js'
 
 /** Query parameters Tidings reads itself; they are removed before the URL reaches amqplib. */
@@ -83,16 +86,4 @@ export function connectionUrl(url: string, heartbeatSeconds: number): string {
   }
   parsed.searchParams.set('heartbeat', String(heartbeatSeconds))
   return parsed.toString()
-}
-
-/** `amqp://host:port/vhost` with the user name and password removed: safe for logs and errors. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url)
-    const port = parsed.port ? `:${parsed.port}` : ''
-    const auth = parsed.username || parsed.password ? '***@' : ''
-    return `${parsed.protocol}//${auth}${parsed.hostname}${port}${parsed.pathname === '/' ? '' : parsed.pathname}`
-  } catch {
-    return 'amqp://(invalid URL)'
-  }
 }

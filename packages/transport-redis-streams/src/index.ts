@@ -6,4 +6,4 @@ export {
 export { type GroupKeys, type NamespaceKeys, namespaceKeys } from './keys.js'
 export type { RedisStreamsTransportOptions } from './options.js'
 export { RedisStreamsTransport, redisStreamsTransport } from './redis-streams-transport.js'
-export { createTransportFromUrl, describeUrl, transportOptionsFromUrl } from './url.js'
+export { createTransportFromUrl, transportOptionsFromUrl } from './url.js'

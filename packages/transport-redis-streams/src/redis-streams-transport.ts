@@ -3,6 +3,7 @@ import {
   type DeliveryHandler,
   type Logger,
   type OutgoingMessage,
+  redactUrl,
   type SubscribeOptions,
   type Subscription,
   TidingsError,
@@ -19,7 +20,6 @@ import { type RedisStreamsTransportOptions, type ResolvedOptions, resolveOptions
 import { Publisher } from './publisher.js'
 import { Retention } from './retention.js'
 import { Scripts } from './scripts.js'
-import { describeUrl } from './url.js'
 
 const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$/
 
@@ -217,7 +217,7 @@ export class RedisStreamsTransport implements Transport {
         reject(
           new TidingsError(
             'TIDINGS_CONNECT',
-            `Could not connect to Redis at ${describeUrl(this.input.url ?? '')} within ${timeoutMs} ms: check that the server runs and the URL is right (the wait is publishTimeoutMs).`,
+            `Could not connect to Redis at ${redactUrl(this.input.url ?? '')} within ${timeoutMs} ms: check that the server runs and the URL is right (the wait is publishTimeoutMs).`,
           ),
         )
       }, timeoutMs)
@@ -230,7 +230,7 @@ export class RedisStreamsTransport implements Transport {
         reject(
           new TidingsError(
             'TIDINGS_CONNECT',
-            `The connection to Redis at ${describeUrl(this.input.url ?? '')} ended.`,
+            `The connection to Redis at ${redactUrl(this.input.url ?? '')} ended.`,
           ),
         )
       }

@@ -1,4 +1,4 @@
-import { ConfigError, type Transport } from '@tidings/core'
+import { ConfigError, redactUrl, type Transport } from '@tidings/core'
 import {
   assertNamespace,
   assertNumericOption,
@@ -27,7 +27,7 @@ export function transportOptionsFromUrl(url: string): RedisStreamsTransportOptio
     parsed = new URL(url)
   } catch {
     throw new ConfigError(
-      `The Redis URL ${describeUrl(url)} is not a valid URL: use redis://[user:password@]host:port[/db][?namespace=…].`,
+      `The Redis URL ${redactUrl(url)} is not a valid URL: use redis://[user:password@]host:port[/db][?namespace=…].`,
     )
   }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
@@ -37,7 +37,7 @@ export function transportOptionsFromUrl(url: string): RedisStreamsTransportOptio
   }
   if (parsed.pathname && parsed.pathname !== '/' && !/^\/\d{1,2}$/.test(parsed.pathname)) {
     throw new ConfigError(
-      `The path of the Redis URL ${describeUrl(url)} must be a database number such as /0, or nothing.`,
+      `The path of the Redis URL ${redactUrl(url)} must be a database number such as /0, or nothing.`,
     )
   }
   const options: Record<string, unknown> = {}
@@ -59,15 +59,4 @@ export function transportOptionsFromUrl(url: string): RedisStreamsTransportOptio
   const connection = new URL(parsed.href)
   connection.search = ''
   return { ...options, url: connection.href }
-}
-
-/** The URL without credentials or query: safe for messages and logs. */
-export function describeUrl(url: string): string {
-  try {
-    const parsed = new URL(url)
-    const auth = parsed.username || parsed.password ? '***@' : ''
-    return `${parsed.protocol}//${auth}${parsed.host}${parsed.pathname === '/' ? '' : parsed.pathname}`
-  } catch {
-    return '(an unparsable URL)'
-  }
 }

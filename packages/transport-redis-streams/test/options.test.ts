@@ -1,8 +1,7 @@
-import { ConfigError, type Transport } from '@tidings/core'
+import { ConfigError, redactUrl, type Transport } from '@tidings/core'
 import { afterAll, describe, expect, it } from 'vitest'
 import {
   createTransportFromUrl,
-  describeUrl,
   redisIdempotencyStore,
   redisStreamsTransport,
   transportOptionsFromUrl,
@@ -53,7 +52,7 @@ describe('redis-streams options and URL', () => {
       expect((thrown as Error).message).toMatch(message)
       expect((thrown as Error).message).not.toContain('hunter2')
     }
-    expect(describeUrl('redis://user:hunter2@host:6379/1?x=y')).toBe('redis://***@host:6379/1')
+    expect(redactUrl('redis://user:hunter2@host:6379/1?x=y')).toBe('redis://***@host:6379/1')
   })
 
   it('rejects bad subscribe options with ConfigError', async () => {

@@ -67,15 +67,18 @@ export async function transportFromUrl(url: string): Promise<Transport> {
   return module.createTransportFromUrl(url)
 }
 
-/** The URL with any password (and user) replaced, for messages and logs. */
+/**
+ * The URL without credentials or query (which may hold tokens): `amqp://***@host:5672/vhost`.
+ * Safe for messages and logs; every transport uses it.
+ */
 export function redactUrl(url: string): string {
   try {
     const parsed = new URL(url)
-    if (parsed.password) parsed.password = '***'
-    if (parsed.username) parsed.username = '***'
-    return parsed.toString()
+    const auth = parsed.username || parsed.password ? '***@' : ''
+    const path = parsed.pathname === '/' ? '' : parsed.pathname
+    return `${parsed.protocol}//${auth}${parsed.host}${path}`
   } catch {
-    return url.replace(/\/\/[^@/]*@/, '//***@')
+    return '(an unparsable URL)'
   }
 }
 
