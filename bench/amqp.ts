@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto'
 import { type Bus, createBus, silentLogger } from '@tidings/core'
 import { type AmqpTransport, amqpTransport } from '@tidings/transport-amqp'
 import amqp from 'amqplib'
-import { type BenchSide, compareWithRaw, LatencyRecorder, makePayload, now, paced, until } from './harness.js'
+import { type BenchSide, benchSide, compareWithRaw, makePayload } from './harness.js'
 
 const URL = process.env.TIDINGS_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000)
@@ -90,55 +90,20 @@ async function rawSide(): Promise<BenchSide> {
     }
   }
 
-  return {
-    async publish(count) {
-      const started = now()
-      await publishAll(count)
-      const rate = (count / (now() - started)) * 1000
+  return benchSide('raw', {
+    publishAll,
+    async afterPublish() {
       await admin.purgeQueue(queue)
-      return rate
     },
-    async consume(count) {
-      await publishAll(count)
-      // Timed from the first delivery to the last: connecting and declaring are not consuming.
-      let handled = 0
-      let started = 0
-      const stop = await consumer(() => {
-        if (handled === 0) started = now()
-        handled += 1
-      })
-      await until(() => handled >= count, 120_000, 'raw consume')
-      const rate = ((count - 1) / (now() - started)) * 1000
-      await stop()
-      return rate
-    },
-    async endToEnd(count) {
-      let handled = 0
-      const stop = await consumer(() => {
-        handled += 1
-      })
-      const started = now()
-      await publishAll(count)
-      await until(() => handled >= count, 120_000, 'raw end-to-end')
-      const rate = (count / (now() - started)) * 1000
-      await stop()
-      return rate
-    },
-    async latency(count) {
-      const recorder = new LatencyRecorder(count)
-      const stop = await consumer((data) => recorder.record(data.sentAt))
-      await paced(1000, count, () => void publishOne({ ...payload, sentAt: now() }))
-      await recorder.done
-      await stop()
-      return recorder.percentiles()
-    },
+    consumer,
+    publishStamped: (sentAt) => void publishOne({ ...payload, sentAt }),
     async cleanup() {
       await admin.deleteQueue(queue)
       await admin.deleteExchange(exchange)
       await connection.close()
       await consuming.close()
     },
-  }
+  })
 }
 
 // ---- Tidings ---------------------------------------------------------------------------------------
@@ -182,48 +147,13 @@ async function tidingsSide(): Promise<BenchSide> {
     await connection.close()
   }
 
-  return {
-    async publish(count) {
-      const started = now()
-      await publishAll(count)
-      const rate = (count / (now() - started)) * 1000
+  return benchSide('Tidings', {
+    publishAll,
+    async afterPublish() {
       await purge()
-      return rate
     },
-    async consume(count) {
-      await publishAll(count)
-      // Timed from the first delivery to the last: connecting and declaring are not consuming.
-      let handled = 0
-      let started = 0
-      const stop = await consumer(() => {
-        if (handled === 0) started = now()
-        handled += 1
-      })
-      await until(() => handled >= count, 120_000, 'Tidings consume')
-      const rate = ((count - 1) / (now() - started)) * 1000
-      await stop()
-      return rate
-    },
-    async endToEnd(count) {
-      let handled = 0
-      const stop = await consumer(() => {
-        handled += 1
-      })
-      const started = now()
-      await publishAll(count)
-      await until(() => handled >= count, 120_000, 'Tidings end-to-end')
-      const rate = (count / (now() - started)) * 1000
-      await stop()
-      return rate
-    },
-    async latency(count) {
-      const recorder = new LatencyRecorder(count)
-      const stop = await consumer((data) => recorder.record(data.sentAt))
-      await paced(1000, count, () => void publisher.publish(TYPE, { ...payload, sentAt: now() }))
-      await recorder.done
-      await stop()
-      return recorder.percentiles()
-    },
+    consumer,
+    publishStamped: (sentAt) => void publisher.publish(TYPE, { ...payload, sentAt }),
     async cleanup() {
       await publisher.close()
       const connection = await amqp.connect(URL)
@@ -234,7 +164,7 @@ async function tidingsSide(): Promise<BenchSide> {
         await channel.deleteExchange(exchange)
       await connection.close()
     },
-  }
+  })
 }
 
 // ---- run -------------------------------------------------------------------------------------------

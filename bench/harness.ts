@@ -201,3 +201,69 @@ export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b)
   return sorted[Math.floor(sorted.length / 2)]!
 }
+
+/** What a benchmark side is made of; `benchSide` turns it into the measured workloads. */
+export interface SideParts<Data extends { sentAt: number }> {
+  /** Publish `count` events and resolve once the broker confirmed all of them. */
+  publishAll(count: number): Promise<void>
+  /** Remove what a publish-only run left on the broker. */
+  afterPublish(): Promise<void>
+  /** Optional tidying after each consuming run (e.g. trimming a stream the raw side never trims). */
+  afterRun?(): Promise<void>
+  /** Start consuming, calling `onEvent` with each event's data; resolves to a stop function. */
+  consumer(onEvent: (data: Data) => void): Promise<() => Promise<void>>
+  /** Publish one event stamped with `sentAt` without waiting (latency runs). */
+  publishStamped(sentAt: number): void
+  cleanup(): Promise<void>
+}
+
+/** The same four workloads for the raw driver and for Tidings, so they differ only in their parts. */
+export function benchSide<Data extends { sentAt: number }>(name: string, parts: SideParts<Data>): BenchSide {
+  return {
+    async publish(count) {
+      const started = now()
+      await parts.publishAll(count)
+      const rate = (count / (now() - started)) * 1000
+      await parts.afterPublish()
+      return rate
+    },
+    async consume(count) {
+      await parts.publishAll(count)
+      // Timed from the first delivery to the last: connecting and declaring are not consuming.
+      let handled = 0
+      let started = 0
+      const stop = await parts.consumer(() => {
+        if (handled === 0) started = now()
+        handled += 1
+      })
+      await until(() => handled >= count, 120_000, `${name} consume`)
+      const rate = ((count - 1) / (now() - started)) * 1000
+      await stop()
+      await parts.afterRun?.()
+      return rate
+    },
+    async endToEnd(count) {
+      let handled = 0
+      const stop = await parts.consumer(() => {
+        handled += 1
+      })
+      const started = now()
+      await parts.publishAll(count)
+      await until(() => handled >= count, 120_000, `${name} end-to-end`)
+      const rate = (count / (now() - started)) * 1000
+      await stop()
+      await parts.afterRun?.()
+      return rate
+    },
+    async latency(count) {
+      const recorder = new LatencyRecorder(count)
+      const stop = await parts.consumer((data) => recorder.record(data.sentAt))
+      await paced(1000, count, () => parts.publishStamped(now()))
+      await recorder.done
+      await stop()
+      await parts.afterRun?.()
+      return recorder.percentiles()
+    },
+    cleanup: () => parts.cleanup(),
+  }
+}

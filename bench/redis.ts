@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto'
 import { type Bus, createBus, silentLogger } from '@tidings/core'
 import { redisStreamsTransport } from '@tidings/transport-redis-streams'
 import { Redis } from 'ioredis'
-import { type BenchSide, compareWithRaw, LatencyRecorder, makePayload, now, paced, until } from './harness.js'
+import { type BenchSide, benchSide, compareWithRaw, makePayload } from './harness.js'
 
 const URL = process.env.TIDINGS_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 50_000)
@@ -104,59 +104,21 @@ async function rawSide(): Promise<BenchSide> {
     }
   }
 
-  return {
-    async publish(count) {
-      const started = now()
-      await publishAll(count)
-      const rate = (count / (now() - started)) * 1000
-      await client.xtrim(stream, 'MAXLEN', 0)
-      return rate
-    },
-    async consume(count) {
-      await publishAll(count)
-      let handled = 0
-      let started = 0
-      const stop = await consumer(() => {
-        if (handled === 0) started = now()
-        handled += 1
-      })
-      await until(() => handled >= count, 120_000, 'raw consume')
-      const rate = ((count - 1) / (now() - started)) * 1000
-      await stop()
-      await client.xtrim(stream, 'MAXLEN', 0)
-      return rate
-    },
-    async endToEnd(count) {
-      let handled = 0
-      const stop = await consumer(() => {
-        handled += 1
-      })
-      const started = now()
-      await publishAll(count)
-      await until(() => handled >= count, 120_000, 'raw end-to-end')
-      const rate = (count / (now() - started)) * 1000
-      await stop()
-      await client.xtrim(stream, 'MAXLEN', 0)
-      return rate
-    },
-    async latency(count) {
-      const recorder = new LatencyRecorder(count)
-      const stop = await consumer((data) => recorder.record(data.sentAt))
-      await paced(
-        1000,
-        count,
-        () => void client.xadd(stream, '*', 'type', TYPE, 'body', envelope({ ...payload, sentAt: now() })),
-      )
-      await recorder.done
-      await stop()
-      await client.xtrim(stream, 'MAXLEN', 0)
-      return recorder.percentiles()
-    },
+  const trim = async (): Promise<void> => {
+    await client.xtrim(stream, 'MAXLEN', 0)
+  }
+  return benchSide('raw', {
+    publishAll,
+    afterPublish: trim,
+    afterRun: trim,
+    consumer,
+    publishStamped: (sentAt) =>
+      void client.xadd(stream, '*', 'type', TYPE, 'body', envelope({ ...payload, sentAt })),
     async cleanup() {
       await deleteKeys(client, `{${namespace}}:*`)
       client.disconnect()
     },
-  }
+  })
 }
 
 // ---- Tidings -------------------------------------------------------------------------------------
@@ -195,53 +157,19 @@ async function tidingsSide(): Promise<BenchSide> {
     return () => bus.close()
   }
 
-  return {
-    async publish(count) {
-      const started = now()
-      await publishAll(count)
-      const rate = (count / (now() - started)) * 1000
+  return benchSide('Tidings', {
+    publishAll,
+    async afterPublish() {
       await admin.xtrim(stream, 'MAXLEN', 0)
-      return rate
     },
-    async consume(count) {
-      await publishAll(count)
-      let handled = 0
-      let started = 0
-      const stop = await consumer(() => {
-        if (handled === 0) started = now()
-        handled += 1
-      })
-      await until(() => handled >= count, 120_000, 'Tidings consume')
-      const rate = ((count - 1) / (now() - started)) * 1000
-      await stop()
-      return rate
-    },
-    async endToEnd(count) {
-      let handled = 0
-      const stop = await consumer(() => {
-        handled += 1
-      })
-      const started = now()
-      await publishAll(count)
-      await until(() => handled >= count, 120_000, 'Tidings end-to-end')
-      const rate = (count / (now() - started)) * 1000
-      await stop()
-      return rate
-    },
-    async latency(count) {
-      const recorder = new LatencyRecorder(count)
-      const stop = await consumer((data) => recorder.record(data.sentAt))
-      await paced(1000, count, () => void publisher.publish(TYPE, { ...payload, sentAt: now() }))
-      await recorder.done
-      await stop()
-      return recorder.percentiles()
-    },
+    consumer,
+    publishStamped: (sentAt) => void publisher.publish(TYPE, { ...payload, sentAt }),
     async cleanup() {
       await publisher.close()
       await deleteKeys(admin, `{${namespace}}:*`)
       admin.disconnect()
     },
-  }
+  })
 }
 
 // ---- run -----------------------------------------------------------------------------------------

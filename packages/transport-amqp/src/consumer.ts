@@ -338,21 +338,19 @@ class AmqpDelivery implements Delivery {
     return Promise.resolve()
   }
 
-  async retry(instruction: RetryInstruction): Promise<void> {
-    if (!this.claim('retry')) return
-    try {
-      await this.consumer.publishRetry(this.message, instruction)
-    } catch (error) {
-      this.consumer.requeue(this.channel, this.message)
-      throw error
-    }
-    this.consumer.ack(this.channel, this.message)
+  retry(instruction: RetryInstruction): Promise<void> {
+    return this.moveThenAck('retry', () => this.consumer.publishRetry(this.message, instruction))
   }
 
-  async deadLetter(record: DeadLetterInstruction): Promise<void> {
-    if (!this.claim('deadLetter')) return
+  deadLetter(record: DeadLetterInstruction): Promise<void> {
+    return this.moveThenAck('deadLetter', () => this.consumer.publishDeadLetter(this.message, record))
+  }
+
+  /** At-least-once: the confirmed copy first, then the ack; if the copy fails the original goes back. */
+  private async moveThenAck(operation: string, publishCopy: () => Promise<void>): Promise<void> {
+    if (!this.claim(operation)) return
     try {
-      await this.consumer.publishDeadLetter(this.message, record)
+      await publishCopy()
     } catch (error) {
       this.consumer.requeue(this.channel, this.message)
       throw error
