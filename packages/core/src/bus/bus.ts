@@ -194,11 +194,11 @@ export class Bus<Events extends EventCatalogue = AnyEvents> {
   async publish<Name extends keyof Events & string>(
     type: Name,
     data: Events[Name],
-    options: PublishOptions = {},
+    options: PublishOptions = NO_OPTIONS,
   ): Promise<Event<Events[Name]>> {
     if (this.stateValue === 'closed') throw new TransportClosedError('publish')
     assertEventName(type)
-    assertPublishOptions(options)
+    if (options !== NO_OPTIONS) assertPublishOptions(options)
     const schema = this.schemas.get(type)
     const payload = schema ? await validateWithSchema(schema, type, data) : data
     const { event, text } = encodeEnvelope({
@@ -309,6 +309,7 @@ export function createBus<Events extends EventCatalogue = AnyEvents>(
   return new Bus<Events>(options)
 }
 
+const NO_OPTIONS: PublishOptions = Object.freeze({})
 const PUBLISH_OPTIONS = new Set(['key', 'headers', 'id', 'correlationId', 'causationId', 'traceparent'])
 
 function assertPublishOptions(options: PublishOptions): void {

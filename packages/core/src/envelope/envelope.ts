@@ -85,6 +85,8 @@ export function assertHeaders(headers: unknown): asserts headers is Record<strin
  */
 export function encodeEnvelope(input: EnvelopeInput): { readonly event: Event; readonly text: string } {
   const id = input.id ?? uuidv7()
+  // Generated ids and validated service sources need no JSON escaping; user-given ids do.
+  const idJson = input.id === undefined ? `"${id}"` : JSON.stringify(id)
   const time = input.time ?? isoNow()
   let dataJson: string | undefined
   try {
@@ -96,7 +98,7 @@ export function encodeEnvelope(input: EnvelopeInput): { readonly event: Event; r
     throw new SerializationError(input.type, new TypeError(`a ${typeof input.data} is not JSON`))
   }
   let text =
-    `{"specversion":"1.0","id":${JSON.stringify(id)},"type":"${input.type}","source":${JSON.stringify(input.source)}` +
+    `{"specversion":"1.0","id":${idJson},"type":"${input.type}","source":${JSON.stringify(input.source)}` +
     `,"time":"${time}","datacontenttype":"application/json"`
   if (input.key !== undefined) text += `,"partitionkey":${JSON.stringify(input.key)}`
   if (input.correlationId !== undefined) text += `,"correlationid":${JSON.stringify(input.correlationId)}`

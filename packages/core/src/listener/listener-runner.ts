@@ -161,7 +161,8 @@ export class ListenerRunner {
         const data = await validateWithSchema(schema, event.type, event.data)
         event = { ...event, data }
       }
-      await this.invoke(event, context)
+      const pending = this.invoke(event, context)
+      if (pending) await pending // a synchronous handler costs no extra turn of the microtask queue
     } catch (error) {
       failure = error ?? new Error('The handler threw a nullish value.')
     }
