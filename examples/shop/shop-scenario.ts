@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto'
 import { type Bus, createBus, type DeadLetter, exponential, NonRetryable, silentLogger } from '@tidings/core'
 
 /** The shop's event catalogue: publish and listen are type-checked against it. */
@@ -114,11 +113,13 @@ export async function runShopScenario(options: {
   }
 }
 
-/** Broker runs get their own namespace, so a demo never mixes with an earlier run's groups. */
+/**
+ * On a broker the demo lives in its own namespace ("tidingsdemo" unless the URL names one), so it
+ * never touches an application's groups, and repeated runs reuse the same queues or streams.
+ */
 function withDemoNamespace(url: string): string {
   if (url.startsWith('memory:')) return url
   const parsed = new URL(url)
-  if (!parsed.searchParams.has('namespace'))
-    parsed.searchParams.set('namespace', `demo${randomBytes(3).toString('hex')}`)
+  if (!parsed.searchParams.has('namespace')) parsed.searchParams.set('namespace', 'tidingsdemo')
   return parsed.toString()
 }
