@@ -5,7 +5,11 @@ import type { Reporter, TestModule } from 'vitest/node'
  * full name of every skipped test, so no skip passes unnoticed.
  */
 export default class SummaryReporter implements Reporter {
-  onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
+  onTestRunEnd(
+    testModules: ReadonlyArray<TestModule>,
+    unhandledErrors: ReadonlyArray<unknown> = [],
+    reason: 'passed' | 'failed' | 'interrupted' = 'passed',
+  ): void {
     let passed = 0
     let failed = 0
     const skipped: string[] = []
@@ -21,6 +25,13 @@ export default class SummaryReporter implements Reporter {
     if (skipped.length > 0) {
       console.log(`\nSkipped tests (${skipped.length}), each with its reason in its name:`)
       for (const name of skipped) console.log(`  - ${name}`)
+    }
+    // A broker check that failed in globalSetup, or an error thrown outside any test: the run failed
+    // even if no test did, and the summary must not read as a clean run.
+    const outside = Math.max(unhandledErrors.length, reason === 'passed' || failed > 0 ? 0 : 1)
+    if (outside > 0) {
+      console.log(`\nThe run failed outside tests (${outside} error(s), see above); counted as failed.`)
+      failed += outside
     }
     console.log(`\ntests: ${passed} passed, ${failed} failed, ${skipped.length} skipped`)
   }
