@@ -39,13 +39,17 @@ async function rawSide(): Promise<BenchSide> {
   const publisher = await connection.createConfirmChannel()
   const payload = makePayload(1024)
 
-  /** What a raw user would send: a CloudEvents envelope built with JSON.stringify. */
+  /**
+   * What a raw user would send: a CloudEvents envelope built with JSON.stringify, with the same AMQP
+   * properties Tidings sets (messageId, type), so both sides move the same messages.
+   */
   const publishOne = (data: Payload): Promise<void> =>
     new Promise((resolve, reject) => {
+      const id = randomUUID()
       const body = Buffer.from(
         JSON.stringify({
           specversion: '1.0',
-          id: randomUUID(),
+          id,
           type: TYPE,
           source: '/bench',
           time: new Date().toISOString(),
@@ -57,7 +61,7 @@ async function rawSide(): Promise<BenchSide> {
         exchange,
         TYPE,
         body,
-        { persistent: true, contentType: 'application/cloudevents+json' },
+        { persistent: true, contentType: 'application/cloudevents+json', messageId: id, type: TYPE },
         (error) => (error ? reject(error) : resolve()),
       )
     })
