@@ -20,7 +20,13 @@ import {
 import { ListenerRunner } from '../listener/listener-runner.js'
 import { Lifecycle, type LifecycleListener, type LifecycleName } from '../observability/lifecycle.js'
 import { childLogger, defaultLogger, type Logger } from '../observability/logger.js'
-import { assertEventName, assertPattern, assertServiceName, describe } from '../patterns/names.js'
+import {
+  assertEventName,
+  assertGroupName,
+  assertPattern,
+  assertServiceName,
+  describeValue,
+} from '../patterns/names.js'
 import { compilePatterns } from '../patterns/patterns.js'
 import { isStandardSchema, type StandardSchemaV1, validateWithSchema } from '../schema/standard-schema.js'
 import { parseTransportUrl, transportFromUrl } from '../transport/resolve-url.js'
@@ -100,7 +106,7 @@ export class Bus<Events extends EventCatalogue = AnyEvents> {
     this.drainTimeoutMs = options.drainTimeoutMs ?? 30_000
     if (typeof this.drainTimeoutMs !== 'number' || !(this.drainTimeoutMs >= 0)) {
       throw new ConfigError(
-        `createBus({ drainTimeoutMs }) must be a number of milliseconds >= 0, got ${describe(this.drainTimeoutMs)}.`,
+        `createBus({ drainTimeoutMs }) must be a number of milliseconds >= 0, got ${describeValue(this.drainTimeoutMs)}.`,
       )
     }
     busCounter += 1
@@ -233,11 +239,7 @@ export class Bus<Events extends EventCatalogue = AnyEvents> {
 
   /** Dead letters of a consumer group (`<service>-<listener>`, any service's). */
   deadLetters(group: string): DeadLetterQueue {
-    if (typeof group !== 'string' || !/^[a-z0-9]+([_-][a-z0-9]+)*$/.test(group)) {
-      throw new ConfigError(
-        `deadLetters(group) needs a consumer group name "<service>-<listener>", such as "shipping-create-shipment"; got ${describe(group)}.`,
-      )
-    }
+    assertGroupName(group)
     return new DeadLetterQueue(group, () => this.connect())
   }
 
@@ -329,7 +331,7 @@ function assertPublishOptions(options: PublishOptions): void {
       (typeof value !== 'string' || value.length === 0 || value.length > 1024)
     ) {
       throw new ConfigError(
-        `publish() option ${key} must be a non-empty string of at most 1024 characters, got ${describe(value)}.`,
+        `publish() option ${key} must be a non-empty string of at most 1024 characters, got ${describeValue(value)}.`,
       )
     }
   }

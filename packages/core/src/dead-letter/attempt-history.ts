@@ -20,10 +20,6 @@ export function recordFailure(error: unknown, attempt: number, retryDelayMs?: nu
   }
 }
 
-export function withRetryDelay(failure: AttemptFailure, retryDelayMs: number): AttemptFailure {
-  return { ...failure, retryDelayMs }
-}
-
 function trimStack(stack: string): string {
   return stack
     .split('\n')

@@ -1,6 +1,6 @@
 import { decodeEnvelope, type Event } from '../envelope/envelope.js'
 import { ConfigError } from '../errors/errors.js'
-import { describe } from '../patterns/names.js'
+import { describeValue } from '../patterns/names.js'
 import type { AttemptFailure, Transport } from '../transport/transport.js'
 
 /** A dead letter as users see it: the event (when it decodes), why it died, and every failed attempt. */
@@ -29,7 +29,7 @@ export class DeadLetterQueue {
     const limit = options.limit ?? 100
     if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
       throw new ConfigError(
-        `deadLetters(group).list({ limit }) must be a whole number from 1 to 10000, got ${describe(limit)}.`,
+        `deadLetters(group).list({ limit }) must be a whole number from 1 to 10000, got ${describeValue(limit)}.`,
       )
     }
     const stored = await (await this.transport()).deadLetters(this.group).list({ limit })
@@ -47,7 +47,7 @@ export class DeadLetterQueue {
       (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string' || id.length === 0))
     ) {
       throw new ConfigError(
-        `replay(ids) takes an array of dead-letter ids (from list()) or 'all'; got ${describe(ids)}.`,
+        `replay(ids) takes an array of dead-letter ids (from list()) or 'all'; got ${describeValue(ids)}.`,
       )
     }
     return (await this.transport()).deadLetters(this.group).replay(ids)

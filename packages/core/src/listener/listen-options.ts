@@ -2,7 +2,7 @@ import type { Event } from '../envelope/envelope.js'
 import { ConfigError } from '../errors/errors.js'
 import type { IdempotencyOptions } from '../idempotency/idempotency-store.js'
 import type { Logger } from '../observability/logger.js'
-import { assertListenerName, describe } from '../patterns/names.js'
+import { assertListenerName, describeValue } from '../patterns/names.js'
 import type { ErrorVerdict } from '../retry/decision.js'
 import { type RetryOptions, type RetryPolicy, resolveRetryPolicy } from '../retry/retry-policy.js'
 
@@ -98,7 +98,7 @@ export function resolveListenOptions(
 ): ResolvedListenOptions {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new ConfigError(
-      `listen(pattern, handler, options) needs an options object with at least a name, such as { name: "create-shipment" }; got ${describe(options)}.`,
+      `listen(pattern, handler, options) needs an options object with at least a name, such as { name: "create-shipment" }; got ${describeValue(options)}.`,
     )
   }
   const given = options as ListenOptions
@@ -145,14 +145,14 @@ export function resolveListenOptions(
 function booleanOption(value: unknown, fallback: boolean, name: string): boolean {
   if (value === undefined) return fallback
   if (typeof value !== 'boolean')
-    throw new ConfigError(`listen() option ${name} must be true or false, got ${describe(value)}.`)
+    throw new ConfigError(`listen() option ${name} must be true or false, got ${describeValue(value)}.`)
   return value
 }
 
 function wholeNumber(value: unknown, name: string, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     throw new ConfigError(
-      `listen() option ${name} must be a whole number from ${min} to ${max}, got ${describe(value)}.`,
+      `listen() option ${name} must be a whole number from ${min} to ${max}, got ${describeValue(value)}.`,
     )
   }
   return value
@@ -166,7 +166,7 @@ function milliseconds(value: unknown, name: string, allowInfinity: boolean): num
     (!allowInfinity && !Number.isFinite(value))
   ) {
     throw new ConfigError(
-      `listen() option ${name} must be a number of milliseconds > 0${allowInfinity ? ' (or Infinity)' : ''}, got ${describe(value)}.`,
+      `listen() option ${name} must be a number of milliseconds > 0${allowInfinity ? ' (or Infinity)' : ''}, got ${describeValue(value)}.`,
     )
   }
   return value

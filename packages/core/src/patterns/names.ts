@@ -8,7 +8,7 @@ export const MAX_EVENT_NAME_LENGTH = 200
 export function assertEventName(name: unknown, where = 'event name'): asserts name is string {
   if (typeof name !== 'string' || name.length === 0) {
     throw new ConfigError(
-      `The ${where} must be a non-empty string such as "order.placed", got ${describe(name)}.`,
+      `The ${where} must be a non-empty string such as "order.placed", got ${describeValue(name)}.`,
     )
   }
   if (name.length > MAX_EVENT_NAME_LENGTH) {
@@ -26,7 +26,7 @@ export function assertEventName(name: unknown, where = 'event name'): asserts na
 export function assertPattern(pattern: unknown): asserts pattern is string {
   if (typeof pattern !== 'string' || pattern.length === 0) {
     throw new ConfigError(
-      `A listen() pattern must be a non-empty string such as "order.*" or "#", got ${describe(pattern)}.`,
+      `A listen() pattern must be a non-empty string such as "order.*" or "#", got ${describeValue(pattern)}.`,
     )
   }
   if (pattern.length > MAX_EVENT_NAME_LENGTH) {
@@ -59,12 +59,22 @@ function assertSimpleName(
 ): asserts name is string {
   if (typeof name !== 'string' || !SERVICE_OR_LISTENER_NAME.test(name)) {
     throw new ConfigError(
-      `The ${what} given to ${where} must be lowercase letters and digits, optionally joined by single "-" or "_", such as ${example}; got ${describe(name)}.`,
+      `The ${what} given to ${where} must be lowercase letters and digits, optionally joined by single "-" or "_", such as ${example}; got ${describeValue(name)}.`,
     )
   }
 }
 
-export function describe(value: unknown): string {
+/** A consumer group name, `<service>-<listener>`, as given to deadLetters(group). */
+export function assertGroupName(group: unknown): asserts group is string {
+  if (typeof group !== 'string' || !SERVICE_OR_LISTENER_NAME.test(group)) {
+    throw new ConfigError(
+      `deadLetters(group) needs a consumer group name "<service>-<listener>", such as "shipping-create-shipment"; got ${describeValue(group)}.`,
+    )
+  }
+}
+
+/** A short description of a bad argument for error messages. */
+export function describeValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value)
   if (value === null) return 'null'
   if (Array.isArray(value)) return 'an array'

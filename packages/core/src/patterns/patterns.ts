@@ -25,11 +25,6 @@ export function matchesPattern(pattern: string, eventName: string): boolean {
   return compilePattern(pattern)(eventName)
 }
 
-/** True when the pattern has no wildcard, i.e. names exactly one event. */
-export function isExactPattern(pattern: string): boolean {
-  return !pattern.includes('*') && !pattern.includes('#')
-}
-
 function matchWords(pattern: readonly string[], p: number, name: readonly string[], n: number): boolean {
   // Iterative with a single backtrack point per '#': O(pattern × name) at worst.
   let starP = -1
