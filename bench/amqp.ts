@@ -9,7 +9,14 @@ import { randomUUID } from 'node:crypto'
 import { type Bus, createBus, silentLogger } from '@tidings/core'
 import { type AmqpTransport, amqpTransport } from '@tidings/transport-amqp'
 import amqp from 'amqplib'
-import { type BenchSide, benchSide, compareWithRaw, makePayload } from './harness.js'
+import {
+  type BenchSide,
+  benchSide,
+  compareWithRaw,
+  makePayload,
+  publishInBatches,
+  tidingsConsumer,
+} from './harness.js'
 
 const URL = process.env.TIDINGS_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000)
@@ -66,13 +73,7 @@ async function rawSide(): Promise<BenchSide> {
       )
     })
 
-  const publishAll = async (count: number): Promise<void> => {
-    for (let sent = 0; sent < count; sent += BATCH) {
-      const batch: Promise<void>[] = []
-      for (let i = 0; i < Math.min(BATCH, count - sent); i += 1) batch.push(publishOne(payload))
-      await Promise.all(batch)
-    }
-  }
+  const publishAll = (count: number) => publishInBatches(count, BATCH, () => publishOne(payload))
 
   /** Consumes until `count` messages were handled, calling `onMessage` for each; resolves to a stop(). */
   const consumer = async (onMessage: (data: Payload) => void): Promise<() => Promise<void>> => {
@@ -129,20 +130,9 @@ async function tidingsSide(): Promise<BenchSide> {
   await creator.close()
   const payload = makePayload(1024)
 
-  const publishAll = async (count: number): Promise<void> => {
-    for (let sent = 0; sent < count; sent += BATCH) {
-      const batch: Promise<unknown>[] = []
-      for (let i = 0; i < Math.min(BATCH, count - sent); i += 1) batch.push(publisher.publish(TYPE, payload))
-      await Promise.all(batch)
-    }
-  }
+  const publishAll = (count: number) => publishInBatches(count, BATCH, () => publisher.publish(TYPE, payload))
 
-  const consumer = async (onMessage: (data: Payload) => void): Promise<() => Promise<void>> => {
-    const bus = newBus()
-    bus.listen('bench.#', (event) => onMessage(event.data as Payload), listenOptions)
-    await bus.start()
-    return () => bus.close()
-  }
+  const consumer = tidingsConsumer<Payload>(newBus, listenOptions)
 
   const purge = async (): Promise<void> => {
     const connection = await amqp.connect(URL)

@@ -3,6 +3,7 @@
  * run with the same helpers, then prints one table with the ratio.
  */
 import { performance } from 'node:perf_hooks'
+import type { Bus, ListenOptions } from '@tidings/core'
 
 /** A JSON payload of about `bytes` bytes (1 KiB by default), as in SPEC §10. */
 export function makePayload(bytes = 1024): { orderId: string; sentAt: number; filler: string } {
@@ -265,5 +266,31 @@ export function benchSide<Data extends { sentAt: number }>(name: string, parts: 
       return recorder.percentiles()
     },
     cleanup: () => parts.cleanup(),
+  }
+}
+
+/** Publishes `count` events, `batchSize` in flight at a time, waiting for every acceptance. */
+export async function publishInBatches(
+  count: number,
+  batchSize: number,
+  publishOne: () => Promise<unknown>,
+): Promise<void> {
+  for (let sent = 0; sent < count; sent += batchSize) {
+    const batch: Promise<unknown>[] = []
+    for (let i = 0; i < Math.min(batchSize, count - sent); i += 1) batch.push(publishOne())
+    await Promise.all(batch)
+  }
+}
+
+/** The Tidings half of a broker bench: a fresh listening bus per consuming run, closed by stop(). */
+export function tidingsConsumer<Data>(
+  newBus: () => Bus,
+  listenOptions: ListenOptions,
+): (onEvent: (data: Data) => void) => Promise<() => Promise<void>> {
+  return async (onEvent) => {
+    const bus = newBus()
+    bus.listen('bench.#', (event) => onEvent(event.data as Data), listenOptions)
+    await bus.start()
+    return () => bus.close()
   }
 }

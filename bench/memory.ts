@@ -5,7 +5,7 @@
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { createBus, MemoryBroker, memoryTransport, RetryLater, silentLogger } from '@tidings/core'
-import { makePayload, medianOf, now, until } from './harness.js'
+import { makePayload, medianOf, now, publishInBatches, until } from './harness.js'
 
 const EVENTS = 200_000
 const PENDING_RETRIES = 100_000
@@ -24,11 +24,7 @@ async function endToEnd(broker: MemoryBroker, count: number, concurrency: number
   await bus.start()
   const payload = makePayload(1024)
   const started = now()
-  for (let sent = 0; sent < count; sent += BATCH) {
-    const batch: Promise<unknown>[] = []
-    for (let i = 0; i < BATCH; i += 1) batch.push(bus.publish('bench.fresh', payload))
-    await Promise.all(batch)
-  }
+  await publishInBatches(count, BATCH, () => bus.publish('bench.fresh', payload))
   await until(() => handled >= count, 120_000, 'fresh events handled')
   const rate = (count / (now() - started)) * 1000
   await bus.close()
@@ -39,11 +35,7 @@ async function publishOnly(broker: MemoryBroker, count: number): Promise<number>
   const bus = createBus({ service: 'bench', transport: memoryTransport({ broker }), logger: silentLogger })
   const payload = makePayload(1024)
   const started = now()
-  for (let sent = 0; sent < count; sent += BATCH) {
-    const batch: Promise<unknown>[] = []
-    for (let i = 0; i < BATCH; i += 1) batch.push(bus.publish('bench.unheard', payload))
-    await Promise.all(batch)
-  }
+  await publishInBatches(count, BATCH, () => bus.publish('bench.unheard', payload))
   const rate = (count / (now() - started)) * 1000
   await bus.close()
   return rate
@@ -72,11 +64,7 @@ async function parkDelayedRetries(
   await bus.start()
   const payload = makePayload(1024)
   const started = now()
-  for (let sent = 0; sent < count; sent += BATCH) {
-    const batch: Promise<unknown>[] = []
-    for (let i = 0; i < BATCH; i += 1) batch.push(bus.publish('bench.parked', payload))
-    await Promise.all(batch)
-  }
+  await publishInBatches(count, BATCH, () => bus.publish('bench.parked', payload))
   await until(() => broker.pendingDelays >= count, 120_000, 'retries parked')
   const ms = now() - started
   collectGarbage()

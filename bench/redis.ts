@@ -10,7 +10,14 @@ import { randomUUID } from 'node:crypto'
 import { type Bus, createBus, silentLogger } from '@tidings/core'
 import { redisStreamsTransport } from '@tidings/transport-redis-streams'
 import { Redis } from 'ioredis'
-import { type BenchSide, benchSide, compareWithRaw, makePayload } from './harness.js'
+import {
+  type BenchSide,
+  benchSide,
+  compareWithRaw,
+  makePayload,
+  publishInBatches,
+  tidingsConsumer,
+} from './harness.js'
 
 const URL = process.env.TIDINGS_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 50_000)
@@ -142,20 +149,9 @@ async function tidingsSide(): Promise<BenchSide> {
   const stream = `{${namespace}}:events`
   const payload = makePayload(1024)
 
-  const publishAll = async (count: number): Promise<void> => {
-    for (let sent = 0; sent < count; sent += BATCH) {
-      const batch: Promise<unknown>[] = []
-      for (let i = 0; i < Math.min(BATCH, count - sent); i += 1) batch.push(publisher.publish(TYPE, payload))
-      await Promise.all(batch)
-    }
-  }
+  const publishAll = (count: number) => publishInBatches(count, BATCH, () => publisher.publish(TYPE, payload))
 
-  const consumer = async (onMessage: (data: Payload) => void): Promise<() => Promise<void>> => {
-    const bus = newBus()
-    bus.listen('bench.#', (event) => onMessage(event.data as Payload), listenOptions)
-    await bus.start()
-    return () => bus.close()
-  }
+  const consumer = tidingsConsumer<Payload>(newBus, listenOptions)
 
   return benchSide('Tidings', {
     publishAll,
