@@ -2,6 +2,7 @@ import {
   ConfigError,
   DecodeError,
   decodeEnvelope,
+  EncodedMessage,
   encodeEnvelope,
   isUuid,
   SerializationError,
@@ -89,6 +90,18 @@ describe('CloudEvents envelope (SPEC §4)', () => {
     expect(() => encodeEnvelope({ type: 'a', data: { n: 1n }, source: '/x' })).toThrow(SerializationError)
     expect(() => encodeEnvelope({ type: 'a', data: { n: 1n }, source: '/x' })).toThrow(/BigInt/)
     expect(() => encodeEnvelope({ type: 'a', data: Symbol('s'), source: '/x' })).toThrow(SerializationError)
+  })
+
+  it('measures the size limit in UTF-8 bytes, not characters', () => {
+    // 'é' is one UTF-16 code unit but two UTF-8 bytes; '€' is three.
+    const accents = new EncodedMessage('id', 'order.placed', undefined, 'é'.repeat(600))
+    expect(accents.exceeds(1200)).toBe(false)
+    expect(accents.exceeds(1199)).toBe(true)
+    const euros = new EncodedMessage('id', 'order.placed', undefined, '€'.repeat(400))
+    expect(euros.exceeds(1200)).toBe(false)
+    expect(euros.exceeds(1199)).toBe(true)
+    expect(new EncodedMessage('id', 'order.placed', undefined, 'a'.repeat(10)).exceeds(10)).toBe(false)
+    expect(new EncodedMessage('id', 'order.placed', undefined, 'a'.repeat(11)).exceeds(10)).toBe(true)
   })
 
   it('makes UUIDv7 ids that sort in creation order', () => {

@@ -1,73 +1,56 @@
 import type { Cluster, Redis } from 'ioredis'
 
-interface Batch {
-  readonly ids: string[]
-  readonly done: Promise<void>
-  resolve(): void
-  reject(error: unknown): void
-}
-
 /**
- * Batches XACKs: every ack asked for in the same turn of the event loop goes out as one
- * `XACK key group id id …` per stream, and every caller gets the one promise of that batch, which
- * settles with the server's reply. An ack is still confirmed; only round trips (and promises) are shared.
+ * Batches XACKs: every ack asked for in the same tick goes out as one `XACK key group id id …` per
+ * stream. Callers do not wait for the reply: for at-least-once a lost XACK only leaves the entry
+ * pending, to be reclaimed after ackTimeoutMs (a duplicate, never a loss), so a failed batch is
+ * reported once to `onError` instead of through a promise per ack.
  */
 export class Acker {
-  private readonly batches = new Map<string, Batch>()
+  private readonly batches = new Map<string, string[]>()
   private scheduled = false
   private readonly inFlight = new Set<Promise<void>>()
 
   constructor(
     private readonly client: Redis | Cluster,
     private readonly group: string,
+    private readonly onError: (error: unknown, count: number) => void,
   ) {}
 
-  ack(key: string, id: string): Promise<void> {
-    const batch = this.batch(key)
-    batch.ids.push(id)
-    return batch.done
+  ack(key: string, id: string): void {
+    this.batch(key).push(id)
   }
 
-  /** Acknowledge without waiting (entries a group does not listen to); failures only leave them pending. */
-  ackQuietly(key: string, ids: readonly string[], onError: (error: unknown) => void): void {
+  ackMany(key: string, ids: readonly string[]): void {
     const batch = this.batch(key)
-    for (const id of ids) batch.ids.push(id)
-    batch.done.catch(onError)
+    for (const id of ids) batch.push(id)
   }
 
-  /** Resolves once every ack requested so far has been answered. */
+  /** Resolves once every ack requested so far has been answered (or has failed). */
   async flush(): Promise<void> {
     this.send()
     await Promise.allSettled([...this.inFlight])
   }
 
-  private batch(key: string): Batch {
-    let batch = this.batches.get(key)
-    if (!batch) {
-      let resolve!: () => void
-      let reject!: (error: unknown) => void
-      const done = new Promise<void>((ok, fail) => {
-        resolve = ok
-        reject = fail
-      })
-      // A batch nobody awaits (quiet acks only) must not become an unhandled rejection.
-      done.catch(() => {})
-      batch = { ids: [], done, resolve, reject }
-      this.batches.set(key, batch)
+  private batch(key: string): string[] {
+    let ids = this.batches.get(key)
+    if (!ids) {
+      ids = []
+      this.batches.set(key, ids)
       if (!this.scheduled) {
         this.scheduled = true
-        setImmediate(() => this.send())
+        process.nextTick(this.send)
       }
     }
-    return batch
+    return ids
   }
 
-  private send(): void {
+  private readonly send = (): void => {
     this.scheduled = false
-    for (const [key, batch] of this.batches) {
-      const request = this.client.xack(key, this.group, ...batch.ids).then(
-        () => batch.resolve(),
-        (error: unknown) => batch.reject(error),
+    for (const [key, ids] of this.batches) {
+      const request = this.client.xack(key, this.group, ...ids).then(
+        () => {},
+        (error: unknown) => this.onError(error, ids.length),
       )
       this.inFlight.add(request)
       void request.finally(() => this.inFlight.delete(request))

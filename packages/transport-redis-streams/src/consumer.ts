@@ -11,11 +11,11 @@ import {
 } from '@tidings/core'
 import type { Cluster, Redis } from 'ioredis'
 import { Acker } from './acker.js'
-import { sendBuffer } from './commands.js'
 import { DelayedRetryMover } from './delayed-retries.js'
 import { type DeliveryOwner, StreamDelivery } from './delivery.js'
-import { encodeRetryMeta, fieldText, parseReadReply } from './entries.js'
+import { encodeRetryMeta, fieldText, parseReadReply, type StreamEntry } from './entries.js'
 import { errorMessage, isBusyGroupError, isNoGroupError, sleep } from './errors.js'
+import { HeldDeliveries } from './held-deliveries.js'
 import type { GroupKeys, NamespaceKeys } from './keys.js'
 import type { ResolvedOptions } from './options.js'
 import { autoClaim, type ClaimedEntry, claimOwnPending, extendLeases, releaseToGroup } from './reclaimer.js'
@@ -36,7 +36,9 @@ export interface ConsumerContext {
 /**
  * One subscription of one group in this process. It reads the namespace's events stream and the
  * group's retry stream with one blocking XREADGROUP on its own connection, asking for no more
- * entries than it has free slots, hands matching entries to core and acknowledges the others.
+ * entries than it has room for, hands matching entries to core and acknowledges the others. When
+ * a batch arrives and there is room for another, the next read is sent before the batch is
+ * handled, so Redis prepares it meanwhile instead of waiting a round trip.
  * Around the read loop: crash recovery (own pending entries first, then XAUTOCLAIM of entries idle
  * past ackTimeoutMs), lease extension while entries are held, and the delayed-retry mover.
  */
@@ -47,13 +49,11 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
   private readonly matches: PatternMatcher
   private readonly acker: Acker
   private readonly mover: DelayedRetryMover
-  /** Entries owned by this process, per stream (events, retry), by entry id. */
-  private readonly held: readonly [Map<string, StreamDelivery>, Map<string, StreamDelivery>] = [
-    new Map(),
-    new Map(),
-  ]
-  private readonly queue: StreamDelivery[] = []
+  /** Entries owned by this process (events and retry stream), and those waiting for a handler slot. */
+  private readonly held = new HeldDeliveries()
   private inFlight = 0
+  /** COUNT of the XREADGROUP in flight (0 when none): entries that may arrive count as held. */
+  private reading = 0
   private running = false
   private closed = false
   private groupsMissing = false
@@ -78,7 +78,13 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
     this.groupKeys = context.keys.group(this.group)
     this.streams = [context.keys.events, this.groupKeys.retry]
     this.matches = compilePatterns(subscribeOptions.patterns)
-    this.acker = new Acker(context.client, this.group)
+    this.acker = new Acker(context.client, this.group, (error, count) => {
+      if (isNoGroupError(error)) this.groupsMissing = true
+      this.context.logger.warn(
+        { group: this.group, entries: count, error: errorMessage(error) },
+        'XACK failed: the entries stay pending and will be redelivered',
+      )
+    })
     this.mover = new DelayedRetryMover(
       context.scripts,
       this.groupKeys,
@@ -177,7 +183,8 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
 
   // ---- reading ------------------------------------------------------------------------------
 
-  private get batchThreshold(): number {
+  /** Entries one read asks for: half the room, so a second read fits while a batch is handled. */
+  private get batchSize(): number {
     const { concurrency } = this.subscribeOptions
     const capacity = concurrency + (this.context.options.readAhead ?? concurrency)
     return Math.max(1, Math.floor(capacity / 2))
@@ -187,55 +194,69 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
   private get free(): number {
     const { concurrency } = this.subscribeOptions
     const readAhead = this.context.options.readAhead ?? concurrency
-    return concurrency + readAhead - this.inFlight - this.queue.length
+    return concurrency + readAhead - this.held.size - this.reading
+  }
+
+  private read(count: number): Promise<unknown> {
+    this.reading = count
+    return this.context.blocking.call(
+      'XREADGROUP',
+      'GROUP',
+      this.group,
+      this.subscribeOptions.consumerName,
+      'COUNT',
+      count,
+      'BLOCK',
+      this.context.options.blockMs,
+      'STREAMS',
+      this.streams[0],
+      this.streams[1],
+      '>',
+      '>',
+    )
   }
 
   private async loop(): Promise<void> {
-    const { blocking, options, logger } = this.context
-    const { consumerName } = this.subscribeOptions
+    const { logger } = this.context
     let failures = 0
+    let pending: Promise<unknown> | undefined
     while (this.running) {
       try {
-        if (this.groupsMissing) {
-          this.groupsMissing = false
-          await this.ensureGroups(true)
+        if (pending === undefined) {
+          if (this.groupsMissing) {
+            this.groupsMissing = false
+            await this.ensureGroups(true)
+            continue
+          }
+          if (this.needOwnRecovery) {
+            this.needOwnRecovery = false
+            await this.recoverOwnPending()
+            continue
+          }
+          // Read in batches: wait until a batch fits rather than re-reading per freed slot.
+          const free = this.free
+          if (free < this.batchSize) {
+            await this.waitForSlot()
+            continue
+          }
+          pending = this.read(Math.min(free, this.batchSize))
         }
-        if (this.needOwnRecovery) {
-          this.needOwnRecovery = false
-          await this.recoverOwnPending()
-          continue
-        }
-        // Read in batches: wait until half the capacity is free rather than re-reading per freed slot.
-        const free = this.free
-        if (free < this.batchThreshold) {
-          await this.waitForSlot()
-          continue
-        }
-        const reply = await sendBuffer(
-          blocking,
-          'XREADGROUP',
-          'GROUP',
-          this.group,
-          consumerName,
-          'COUNT',
-          free,
-          'BLOCK',
-          options.blockMs,
-          'STREAMS',
-          this.streams[0],
-          this.streams[1],
-          '>',
-          '>',
-        )
+        const reply = await pending
+        pending = undefined
+        this.reading = 0
         failures = 0
         if (!this.running) break
-        for (const [stream, entries] of parseReadReply(reply)) {
-          this.accept(
-            stream,
-            entries.map((entry) => ({ entry, deliveryCount: 1 })),
-          )
+        const batch = parseReadReply(reply)
+        let received = 0
+        for (const entries of batch.values()) received += entries.length
+        if (received > 0 && !this.groupsMissing && !this.needOwnRecovery) {
+          const room = this.free - received
+          if (room >= this.batchSize) pending = this.read(this.batchSize)
         }
+        for (const [stream, entries] of batch) this.accept(stream, entries, false)
       } catch (error) {
+        pending = undefined
+        this.reading = 0
         if (!this.running) break
         if (isNoGroupError(error)) {
           this.groupsMissing = true
@@ -259,15 +280,10 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
     })
   }
 
-  private heldIn(stream: string): Map<string, StreamDelivery> {
-    return stream === this.streams[0] ? this.held[0] : this.held[1]
-  }
-
   private async recoverOwnPending(): Promise<void> {
     const { client } = this.context
     const { consumerName, concurrency } = this.subscribeOptions
     for (const stream of this.streams) {
-      const held = this.heldIn(stream)
       let after: string | undefined
       do {
         if (!this.running) return
@@ -282,9 +298,9 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
           consumerName,
           after,
           Math.max(concurrency, 10),
-          (id) => held.has(id),
+          (id) => this.held.has(stream, id),
         )
-        this.accept(stream, page.claimed)
+        this.acceptClaimed(stream, page.claimed)
         after = page.next
       } while (after !== undefined)
     }
@@ -308,7 +324,7 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
           free,
         )
         this.claimCursors.set(stream, cursor)
-        if (this.running) this.accept(stream, claimed)
+        if (this.running) this.acceptClaimed(stream, claimed)
       }
     } catch (error) {
       if (isNoGroupError(error)) this.groupsMissing = true
@@ -318,13 +334,32 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
     }
   }
 
-  /** Queue newly owned entries; entries of the events stream the group does not listen to are acked at once. */
-  private accept(stream: string, claimed: readonly ClaimedEntry[]): void {
+  private acceptClaimed(stream: string, claimed: readonly ClaimedEntry[]): void {
+    this.accept(
+      stream,
+      claimed.map((each) => each.entry),
+      true,
+      claimed.map((each) => each.deliveryCount),
+    )
+  }
+
+  /**
+   * Hold newly owned entries (delivered once unless `deliveryCounts` says otherwise); entries of the
+   * events stream the group does not listen to are acked at once. Only claims can return an entry
+   * this process already holds: a read with `>` returns entries never delivered before.
+   */
+  private accept(
+    stream: string,
+    entries: readonly StreamEntry<string>[],
+    claimed: boolean,
+    deliveryCounts?: readonly number[],
+  ): void {
     const fromRetry = stream !== this.streams[0]
-    const held = fromRetry ? this.held[1] : this.held[0]
     let ignored: string[] | undefined
-    for (const { entry, deliveryCount } of claimed) {
-      if (held.has(entry.id)) continue
+    for (let index = 0; index < entries.length; index += 1) {
+      const entry = entries[index]!
+      const deliveryCount = deliveryCounts?.[index] ?? 1
+      if (claimed && this.held.has(stream, entry.id)) continue
       if (!fromRetry) {
         const type = fieldText(entry, 'type')
         // No type field (a foreign publisher): hand it to core, which decodes and decides.
@@ -335,25 +370,17 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
         }
       }
       const delivery = new StreamDelivery(this, stream, entry, deliveryCount, fromRetry)
-      held.set(entry.id, delivery)
-      this.queue.push(delivery)
+      this.held.add(delivery)
     }
-    if (ignored) {
-      this.acker.ackQuietly(stream, ignored, (error) =>
-        this.context.logger.debug(
-          { group: this.group, error: errorMessage(error) },
-          'ack of ignored entries failed',
-        ),
-      )
-    }
+    if (ignored) this.acker.ackMany(stream, ignored)
     this.dispatch()
   }
 
   private dispatch(): void {
     const { concurrency } = this.subscribeOptions
-    while (this.running && this.inFlight < concurrency && this.queue.length > 0) {
-      const delivery = this.queue.shift()!
-      if (delivery.released) continue
+    while (this.running && this.inFlight < concurrency) {
+      const delivery = this.held.nextWaiting()
+      if (delivery === undefined) return
       delivery.dispatched = true
       this.inFlight += 1
       this.deliver(delivery)
@@ -389,13 +416,7 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
   ackEntry(delivery: StreamDelivery): Promise<void> {
     const refused = this.beginSettle(delivery)
     if (refused) return refused
-    this.acker.ack(delivery.stream, delivery.entryId).catch((error: unknown) => {
-      if (isNoGroupError(error)) this.groupsMissing = true
-      this.context.logger.warn(
-        { group: this.group, error: errorMessage(error) },
-        'XACK failed: the entry stays pending and will be redelivered',
-      )
-    })
+    this.acker.ack(delivery.stream, delivery.entryId)
     this.release(delivery)
     return RESOLVED
   }
@@ -414,7 +435,7 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
       .run(
         'tidingsRetry',
         [delivery.stream, this.groupKeys.delayed, this.groupKeys.retry],
-        [this.group, delivery.entryId, delayMs, meta, delivery.body],
+        [this.group, delivery.entryId, delayMs, meta, delivery.text],
       )
       .then(
         () => {
@@ -435,12 +456,11 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
         [
           this.group,
           delivery.entryId,
+          delivery.text,
           'id',
           record.id,
           'type',
           record.type ?? delivery.type ?? '',
-          'body',
-          delivery.body,
           'history',
           JSON.stringify(record.history),
           'reason',
@@ -478,7 +498,7 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
   private release(delivery: StreamDelivery): void {
     if (delivery.released) return
     delivery.released = true
-    this.heldIn(delivery.stream).delete(delivery.entryId)
+    this.held.remove(delivery)
     if (delivery.dispatched) this.inFlight -= 1
     const wake = this.wake
     if (wake) {
@@ -505,7 +525,7 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
         ids,
       )
       for (const id of lost) {
-        const delivery = this.heldIn(stream).get(id)
+        const delivery = this.held.find(stream, id)
         // Taken over by another process: drop it if core never saw it; a running handler just finishes.
         if (delivery && !delivery.dispatched) this.release(delivery)
       }
@@ -515,7 +535,7 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
   private async extendAll(): Promise<void> {
     try {
       if (!this.subscribeOptions.durable && this.running) await this.heartbeat()
-      const all = [...this.held[0].values(), ...this.held[1].values()]
+      const all = this.held.all()
       if (all.length > 0) await this.extend(all)
     } catch (error) {
       if (isNoGroupError(error)) this.groupsMissing = true
@@ -526,7 +546,7 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
 
   /** Entries read but never handed to core go back to the group at once instead of after ackTimeoutMs. */
   private async releaseQueued(): Promise<void> {
-    const queued = this.queue.splice(0)
+    const queued = this.held.takeWaiting()
     const byStream = new Map<string, StreamDelivery[]>()
     for (const delivery of queued) {
       if (delivery.released) continue

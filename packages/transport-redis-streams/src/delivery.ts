@@ -1,5 +1,5 @@
 import type { AttemptFailure, DeadLetterInstruction, Delivery, RetryInstruction } from '@tidings/core'
-import { decodeRetryMeta, fieldBody, fieldText, type RetryMeta, type StreamEntry } from './entries.js'
+import { decodeRetryMeta, fieldBodyText, fieldText, type RetryMeta, type StreamEntry } from './entries.js'
 
 /** What a delivery needs from the subscription that read it. */
 export interface DeliveryOwner {
@@ -17,7 +17,8 @@ const NO_HISTORY: readonly AttemptFailure[] = Object.freeze([])
  * the hot path allocates as little as possible.
  */
 export class StreamDelivery implements Delivery {
-  readonly body: Buffer
+  /** The body as read (core decodes this; the Buffer is made only if someone asks for `body`). */
+  readonly text: string
   readonly attempt: number
   readonly history: readonly AttemptFailure[]
   readonly redelivered: boolean
@@ -27,21 +28,33 @@ export class StreamDelivery implements Delivery {
   settled = false
   /** No longer held: settled, handler done, or taken over by another process. */
   released = false
+  /** Where HeldDeliveries keeps it (-1 when not held). */
+  slot = -1
   private readonly meta: RetryMeta | undefined
+  private bytes: Buffer | undefined
 
   constructor(
     private readonly owner: DeliveryOwner,
     /** The stream the entry lives in: the events stream, or the group's retry stream. */
     readonly stream: string,
-    readonly entry: StreamEntry,
+    readonly entry: StreamEntry<string>,
     readonly deliveryCount: number,
     fromRetryStream: boolean,
   ) {
     this.meta = fromRetryStream ? decodeRetryMeta(fieldText(entry, 'meta')) : undefined
-    this.body = fieldBody(entry)
+    this.text = fieldBodyText(entry)
     this.attempt = (this.meta?.attempt ?? 1) + Math.max(0, deliveryCount - 1)
     this.history = this.meta?.history ?? NO_HISTORY
     this.redelivered = deliveryCount > 1
+  }
+
+  /**
+   * The body as bytes. Retries and dead letters never send these back: the Lua scripts copy the
+   * stored body on the server, so bytes that are not UTF-8 (a foreign publisher's) stay exact.
+   */
+  get body(): Buffer {
+    this.bytes ??= Buffer.from(this.text)
+    return this.bytes
   }
 
   get entryId(): string {

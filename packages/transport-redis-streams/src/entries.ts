@@ -1,50 +1,70 @@
 import { type AttemptFailure, parseJsonSafely } from '@tidings/core'
 
-/** One stream entry as read with the Buffer variants of XREADGROUP / XCLAIM / XAUTOCLAIM / XRANGE. */
-export interface StreamEntry {
+/**
+ * One stream entry as Redis replies it: the id and the flat field list `[name, value, name, value…]`.
+ * Deliveries read replies as strings (ioredis decodes UTF-8 in its parser, and core decodes text
+ * without another copy); dead-letter listings read Buffers, because they hand back the stored bytes.
+ * No Map per entry: an entry has four or five fields, and a scan is cheaper than building one.
+ */
+export interface StreamEntry<Value extends string | Buffer = string | Buffer> {
   readonly id: string
-  readonly fields: ReadonlyMap<string, Buffer>
+  readonly fields: readonly Value[]
 }
 
 type RawEntry = [id: Buffer | string, fields: (Buffer | string)[] | null]
 
 const EMPTY = Buffer.alloc(0)
 
-export function parseEntries(raw: unknown): StreamEntry[] {
+export function parseEntries<Value extends string | Buffer>(raw: unknown): StreamEntry<Value>[] {
   if (!Array.isArray(raw)) return []
-  const entries: StreamEntry[] = []
+  const entries: StreamEntry<Value>[] = []
   for (const item of raw as RawEntry[]) {
     if (!Array.isArray(item)) continue
-    const [id, list] = item
+    const [id, fields] = item
     // A deleted entry read from history has no fields: nothing to deliver.
-    if (!Array.isArray(list)) continue
-    const fields = new Map<string, Buffer>()
-    for (let i = 0; i + 1 < list.length; i += 2) {
-      const value = list[i + 1]!
-      fields.set(list[i]!.toString(), typeof value === 'string' ? Buffer.from(value) : value)
-    }
-    entries.push({ id: id.toString(), fields })
+    if (!Array.isArray(fields)) continue
+    entries.push({ id: typeof id === 'string' ? id : id.toString(), fields: fields as Value[] })
   }
   return entries
 }
 
 /** XREADGROUP reply: [[stream, entries], …] or null on timeout. */
-export function parseReadReply(raw: unknown): Map<string, StreamEntry[]> {
-  const result = new Map<string, StreamEntry[]>()
+export function parseReadReply(raw: unknown): Map<string, StreamEntry<string>[]> {
+  const result = new Map<string, StreamEntry<string>[]>()
   if (!Array.isArray(raw)) return result
   for (const stream of raw as [Buffer | string, unknown][]) {
     if (!Array.isArray(stream)) continue
-    result.set(stream[0].toString(), parseEntries(stream[1]))
+    result.set(stream[0].toString(), parseEntries<string>(stream[1]))
   }
   return result
 }
 
-export function fieldText(entry: StreamEntry, name: string): string | undefined {
-  return entry.fields.get(name)?.toString()
+function fieldValue<Value extends string | Buffer>(
+  entry: StreamEntry<Value>,
+  name: string,
+): Value | undefined {
+  const { fields } = entry
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const field = fields[i]!
+    if (typeof field === 'string' ? field === name : field.toString() === name) return fields[i + 1]
+  }
+  return undefined
 }
 
+export function fieldText(entry: StreamEntry, name: string): string | undefined {
+  return fieldValue(entry, name)?.toString()
+}
+
+/** The stored bytes of the `body` field (empty when a foreign entry has none). */
 export function fieldBody(entry: StreamEntry): Buffer {
-  return entry.fields.get('body') ?? EMPTY
+  const value = fieldValue(entry, 'body')
+  if (value === undefined) return EMPTY
+  return typeof value === 'string' ? Buffer.from(value) : value
+}
+
+/** The `body` field as text, for entries read as strings. */
+export function fieldBodyText(entry: StreamEntry<string>): string {
+  return fieldValue(entry, 'body') ?? ''
 }
 
 /** What a retry-stream entry carries besides the body. */

@@ -1,11 +1,10 @@
 import type { Cluster, Redis } from 'ioredis'
-import { sendBuffer } from './commands.js'
 import { parseEntries, type StreamEntry } from './entries.js'
 import type { Scripts } from './scripts.js'
 
 /** An entry this consumer now owns, with the delivery count Redis keeps for it (1 = first delivery). */
 export interface ClaimedEntry {
-  readonly entry: StreamEntry
+  readonly entry: StreamEntry<string>
   readonly deliveryCount: number
 }
 
@@ -26,8 +25,7 @@ export async function autoClaim(
   cursor: string,
   count: number,
 ): Promise<{ cursor: string; claimed: ClaimedEntry[] }> {
-  const reply = (await sendBuffer(
-    client,
+  const reply = (await client.call(
     'XAUTOCLAIM',
     key,
     group,
@@ -36,9 +34,9 @@ export async function autoClaim(
     cursor,
     'COUNT',
     count,
-  )) as [Buffer, unknown, unknown?]
-  const next = reply[0].toString()
-  const entries = parseEntries(reply[1])
+  )) as [string, unknown, unknown?]
+  const next = reply[0]
+  const entries = parseEntries<string>(reply[1])
   if (entries.length === 0) return { cursor: next, claimed: [] }
   const counts = await deliveryCounts(client, key, group, consumer, entries)
   return {
@@ -52,7 +50,7 @@ async function deliveryCounts(
   key: string,
   group: string,
   consumer: string,
-  entries: readonly StreamEntry[],
+  entries: readonly StreamEntry<string>[],
 ): Promise<Map<string, number>> {
   const first = entries[0]!.id
   const last = entries[entries.length - 1]!.id
@@ -96,8 +94,8 @@ export async function claimOwnPending(
   const wanted = rows.filter((row) => !isHeld(row[0]))
   if (wanted.length === 0) return { claimed: [], next }
   const counts = new Map(wanted.map((row) => [row[0], Number(row[3]) + 1]))
-  const entries = parseEntries(
-    await sendBuffer(client, 'XCLAIM', key, group, consumer, 0, ...wanted.map((row) => row[0])),
+  const entries = parseEntries<string>(
+    await client.call('XCLAIM', key, group, consumer, 0, ...wanted.map((row) => row[0])),
   )
   return { claimed: entries.map((entry) => ({ entry, deliveryCount: counts.get(entry.id) ?? 2 })), next }
 }

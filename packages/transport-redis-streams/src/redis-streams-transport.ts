@@ -59,6 +59,8 @@ export class RedisStreamsTransport implements Transport {
   private connecting: Promise<void> | undefined
   private reconnectAttempts = 0
   private disconnected = false
+  /** Removes the listeners watch() put on the client (a client the caller owns outlives us). */
+  private unwatch: (() => void) | undefined
 
   constructor(private readonly input: RedisStreamsTransportOptions) {
     this.options = resolveOptions(input)
@@ -73,6 +75,8 @@ export class RedisStreamsTransport implements Transport {
     this.connecting = this.open(context).catch((error: unknown) => {
       // Let the caller try connect() again (a Redis that was not up yet).
       if (this.ownsClient) this.client?.disconnect()
+      else this.unwatch?.() // the caller's client outlives this attempt
+      this.unwatch = undefined
       this.client = undefined
       if (this.state === 'connecting') this.state = 'new'
       throw error
@@ -86,7 +90,7 @@ export class RedisStreamsTransport implements Transport {
       this.input.client ?? new Redis(this.input.url!, { ...CONNECTION_DEFAULTS, ...this.input.redisOptions })
     this.ownsClient = this.input.client === undefined
     this.client = client
-    this.watch(client, context)
+    this.unwatch = this.watch(client, context)
     if (this.ownsClient) await this.waitUntilReady(client)
     this.scripts = new Scripts(client)
     this.publisher = new Publisher(client, this.keys, this.options)
@@ -163,6 +167,9 @@ export class RedisStreamsTransport implements Transport {
     this.retention!.stop()
     await Promise.allSettled([...this.consumers].map((consumer) => consumer.close()))
     this.consumers.clear()
+    // A client the caller owns stays in use: leave no listener (nor this transport) attached to it.
+    if (!this.ownsClient) this.unwatch?.()
+    this.unwatch = undefined
     if (this.ownsClient) {
       try {
         await Promise.race([this.client!.quit(), new Promise((resolve) => setTimeout(resolve, 1000))])
@@ -185,26 +192,34 @@ export class RedisStreamsTransport implements Transport {
     return client.duplicate({ ...CONNECTION_DEFAULTS, enableAutoPipelining: false, lazyConnect: false })
   }
 
-  private watch(client: Redis | Cluster, context: TransportContext): void {
+  private watch(client: Redis | Cluster, context: TransportContext): () => void {
     let lastErrorLog = 0
-    client.on('error', (error: Error) => {
+    const onError = (error: Error): void => {
       // ioredis reports every failed reconnect; one line every 10 s is enough.
       if (Date.now() - lastErrorLog > 10_000) {
         lastErrorLog = Date.now()
         context.logger.warn({ error: error.message }, 'Redis connection error; ioredis reconnects')
       }
-    })
-    client.on('close', () => {
+    }
+    const onClose = (): void => {
       if (this.state === 'closed' || this.disconnected) return
       this.disconnected = true
       context.notify({ kind: 'disconnected' })
-    })
-    client.on('ready', () => {
+    }
+    const onReady = (): void => {
       if (!this.disconnected) return
       this.disconnected = false
       this.reconnectAttempts += 1
       context.notify({ kind: 'reconnected', attempt: this.reconnectAttempts })
-    })
+    }
+    client.on('error', onError)
+    client.on('close', onClose)
+    client.on('ready', onReady)
+    return () => {
+      client.off('error', onError)
+      client.off('close', onClose)
+      client.off('ready', onReady)
+    }
   }
 
   private async waitUntilReady(client: Redis | Cluster): Promise<void> {

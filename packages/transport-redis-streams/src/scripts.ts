@@ -10,16 +10,33 @@ const NOW_MS = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000`
 
 /**
+ * The body of a pending entry as stored, so a retry or dead letter carries the exact bytes the
+ * publisher wrote even when they are not UTF-8 (the consumer reads text). An entry deleted meanwhile
+ * (a MAXLEN cap) falls back to the body the consumer sent; a foreign entry without one has none.
+ */
+const STORED_BODY = `local function storedBody(key, id, fallback)
+  local found = redis.call('XRANGE', key, id, id)
+  if not found[1] then return fallback end
+  local fields = found[1][2]
+  for i = 1, #fields, 2 do
+    if fields[i] == 'body' then return fields[i + 1] end
+  end
+  return ''
+end`
+
+/**
  * Retry: put the message in the group's delayed set (or straight into its retry stream when the delay
  * is 0), then XACK the original. KEYS: source stream, delayed set, retry stream.
- * ARGV: group, entry id, delay ms, meta JSON (has a nonce, so zset members are unique), body.
+ * ARGV: group, entry id, delay ms, meta JSON (has a nonce, so zset members are unique), fallback body.
  */
 const RETRY = `${NOW_MS}
+${STORED_BODY}
+local body = storedBody(KEYS[1], ARGV[2], ARGV[5])
 local delay = tonumber(ARGV[3])
 if delay <= 0 then
-  redis.call('XADD', KEYS[3], '*', 'meta', ARGV[4], 'body', ARGV[5])
+  redis.call('XADD', KEYS[3], '*', 'meta', ARGV[4], 'body', body)
 else
-  redis.call('ZADD', KEYS[2], now + delay, ARGV[4] .. '\\n' .. ARGV[5])
+  redis.call('ZADD', KEYS[2], now + delay, ARGV[4] .. '\\n' .. body)
 end
 return redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])`
 
@@ -44,9 +61,13 @@ if nxt[2] then
 end
 return { #due, wait }`
 
-/** Dead-letter: XADD to the dlq stream and XACK the original. KEYS: source, dlq. ARGV: group, entry id, field, value, … */
-const DEAD_LETTER = `local args = { 'XADD', KEYS[2], '*' }
-for i = 3, #ARGV do args[#args + 1] = ARGV[i] end
+/**
+ * Dead-letter: XADD to the dlq stream (the stored body, then the record's fields) and XACK the
+ * original. KEYS: source, dlq. ARGV: group, entry id, fallback body, field, value, …
+ */
+const DEAD_LETTER = `${STORED_BODY}
+local args = { 'XADD', KEYS[2], '*', 'body', storedBody(KEYS[1], ARGV[2], ARGV[3]) }
+for i = 4, #ARGV do args[#args + 1] = ARGV[i] end
 redis.call(unpack(args))
 return redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])`
 

@@ -1,7 +1,82 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
 import { EncodedMessage } from '@tidings/core'
 import { describe, expect, it } from 'vitest'
 import { namespaceKeys, type RedisStreamsTransport } from '../src/index.js'
-import { message, record, subscribeOptions, useRedisTestNamespace, waitFor } from './support.js'
+import {
+  message,
+  REDIS_URL,
+  record,
+  sleep,
+  subscribeOptions,
+  useRedisTestNamespace,
+  waitFor,
+} from './support.js'
+
+const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url))
+
+/**
+ * A separate Node process that subscribes an ephemeral group through the public API and then waits to
+ * be killed. Its handler settles `audit.retry` with a 10-minute retry (a member of the group's delayed
+ * set), `audit.dead` with a dead letter (the group's dlq stream), never settles `audit.hold` (an entry
+ * stuck in the group's pending list, which pins trimming) and acks the rest.
+ */
+function spawnEphemeralProcess(
+  namespace: string,
+  group: string,
+): {
+  readonly child: ChildProcess
+  readonly output: string[]
+} {
+  const script = `
+import { decodeEnvelope, silentLogger } from '@tidings/core'
+import { redisStreamsTransport } from ${JSON.stringify(`${PACKAGE_DIR}src/index.ts`)}
+const transport = redisStreamsTransport({
+  url: ${JSON.stringify(REDIS_URL)},
+  namespace: ${JSON.stringify(namespace)},
+  blockMs: 500,
+  ephemeralExpiryMs: 1000,
+  trimIntervalMs: 0,
+})
+await transport.connect({ logger: silentLogger, notify: () => {} })
+const options = { group: ${JSON.stringify(group)}, patterns: ['audit.*'], durable: false, concurrency: 8,
+  ackTimeoutMs: 60000, consumerName: 'doomed-process' }
+await transport.subscribe(options, async (delivery) => {
+  const event = decodeEnvelope(delivery.body)
+  if (event.type === 'audit.retry') await delivery.retry({ delayMs: 600000, attempt: 2, history: [] })
+  else if (event.type === 'audit.dead')
+    await delivery.deadLetter({ id: event.id, type: event.type, history: [], reason: 'test' })
+  else if (event.type === 'audit.hold') return new Promise(() => {})
+  else await delivery.ack()
+  console.log('settled ' + event.type)
+})
+console.log('subscribed')
+`
+  // node itself with tsx as a loader (not the tsx CLI, which runs node as a grandchild that SIGKILL
+  // would not reach).
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--conditions=source', '--input-type=module', '-e', script],
+    {
+      cwd: PACKAGE_DIR,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
+  const output: string[] = []
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => output.push(...chunk.split('\n')))
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => output.push(`stderr: ${chunk}`))
+  return { child, output }
+}
+
+async function until(check: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+  const started = Date.now()
+  while (!(await check())) {
+    if (Date.now() - started > timeoutMs)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await sleep(10)
+  }
+}
 
 describe('redis-streams retention', () => {
   const redis = useRedisTestNamespace()
@@ -68,4 +143,96 @@ describe('redis-streams retention', () => {
     await (transport as RedisStreamsTransport).trimNow()
     expect(await redis.raw.xlen(keys.events)).toBeLessThanOrEqual(200)
   })
+
+  it('removes the ephemeral group of a process that crashed without close() once its heartbeat is ephemeralExpiryMs old, with its retry, delayed and dlq keys, leaving durable and live groups alone', async () => {
+    // The crash is real: the ephemeral group belongs to another Node process (public API only), which
+    // is killed with SIGKILL, so no close(), no finally block, no last ack or ZREM ever runs; its
+    // connections drop and its heartbeat stops exactly as when a container is OOM-killed. This process
+    // is the survivor whose retention timer has to clean up after it.
+    const keys = namespaceKeys(redis.namespace)
+    const survivor = await redis.open({ trimIntervalMs: 50, ephemeralExpiryMs: 1000 })
+    const durable = await record(
+      survivor,
+      subscribeOptions('ledger', ['audit.*']),
+      async (delivery, event) => {
+        if (event.type === 'audit.retry') await delivery.retry({ delayMs: 600_000, attempt: 2, history: [] })
+        else if (event.type === 'audit.dead')
+          await delivery.deadLetter({ id: event.id, type: event.type, history: [], reason: 'test' })
+        else await delivery.ack()
+      },
+    )
+    const alive = `tail-alive-${randomBytes(3).toString('hex')}`
+    const live = await record(survivor, subscribeOptions(alive, ['audit.*'], { durable: false }))
+
+    const crashed = `tail-crashed-${randomBytes(3).toString('hex')}`
+    const { child, output } = spawnEphemeralProcess(redis.namespace, crashed)
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    let lastHeartbeat = 0
+    try {
+      await waitFor(
+        () => output.includes('subscribed') || child.exitCode !== null,
+        'the other process',
+        15_000,
+      )
+      expect(output).toContain('subscribed')
+      const total = 303
+      await survivor.publish(message('audit.retry'))
+      await survivor.publish(message('audit.dead'))
+      await survivor.publish(message('audit.hold'))
+      for (let i = 3; i < total; i += 1) await survivor.publish(message('audit.logged', { i }))
+      const pending = async (group: string) => ((await redis.raw.xpending(keys.events, group)) as [number])[0]
+      const crashedKeys = keys.group(crashed)
+      await until(
+        async () =>
+          (await redis.raw.zcard(crashedKeys.delayed)) === 1 &&
+          (await redis.raw.xlen(crashedKeys.dlq)) === 1 &&
+          output.filter((line) => line === 'settled audit.logged').length === total - 3 &&
+          (await pending(crashed)) === 1, // only audit.hold: every ack has reached Redis
+        'the other process to settle everything but audit.hold',
+      )
+      await waitFor(() => durable.log.length === total && live.log.length === total, 'the live groups')
+      await until(async () => (await pending('ledger')) === 0 && (await pending(alive)) === 0, 'their acks')
+      // The stuck entry pins the stream: trimming cannot pass it while the group exists.
+      await (survivor as RedisStreamsTransport).trimNow()
+      expect(await redis.raw.xlen(keys.events)).toBe(total)
+
+      child.kill('SIGKILL')
+      await exited
+      // Heartbeats carry the beating process's Date.now(); both processes share this machine's clock.
+      lastHeartbeat = Number(await redis.raw.zscore(keys.ephemeral, crashed))
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    }
+    const groups = async () =>
+      ((await redis.raw.xinfo('GROUPS', keys.events)) as unknown[][]).map((g) => String(g[1])).sort()
+    // Silent for less than ephemeralExpiryMs (1000; the smallest allowed) is not a crash yet.
+    await sleep(Math.max(0, lastHeartbeat + 800 - Date.now()))
+    expect(await groups()).toContain(crashed)
+    expect(await redis.raw.zscore(keys.ephemeral, crashed)).toBe(String(lastHeartbeat))
+
+    await until(async () => !(await groups()).includes(crashed), 'retention to remove the group', 5000)
+    const crashedKeys = keys.group(crashed)
+    expect(
+      await redis.raw.exists(crashedKeys.retry, crashedKeys.delayed, crashedKeys.dlq),
+      'retry, delayed and dlq keys of the crashed group',
+    ).toBe(0)
+    expect(await redis.raw.zscore(keys.ephemeral, crashed)).toBeNull()
+    // Removed after the expiry, within a few trim intervals of it.
+    expect(Date.now() - lastHeartbeat).toBeGreaterThanOrEqual(1000)
+    expect(Date.now() - lastHeartbeat).toBeLessThan(2500)
+
+    // The durable group and the ephemeral group of the live process are untouched.
+    expect(await groups()).toEqual(['ledger', alive].sort())
+    const ledgerKeys = keys.group('ledger')
+    expect(await redis.raw.exists(ledgerKeys.retry)).toBe(1)
+    expect(await redis.raw.zcard(ledgerKeys.delayed)).toBe(1)
+    expect(await redis.raw.xlen(ledgerKeys.dlq)).toBe(1)
+    expect(await redis.raw.exists(keys.group(alive).retry)).toBe(1)
+    expect(await redis.raw.zscore(keys.ephemeral, alive)).not.toBeNull()
+
+    // Nothing pins the stream any more.
+    await (survivor as RedisStreamsTransport).trimNow()
+    expect(await redis.raw.xlen(keys.events)).toBeLessThanOrEqual(200)
+    expect(durable.log).toHaveLength(303)
+  }, 20_000)
 })

@@ -81,6 +81,33 @@ describe('redis-streams retries and dead letters', () => {
     expect(log.map((r) => r.delivery.attempt)).toEqual([1, 2, 3])
   })
 
+  it('retries and dead letters carry the stored bytes exactly, even bytes that are not UTF-8', async () => {
+    const transport = await open()
+    const group = 'foreign-bytes'
+    // A foreign publisher's body: invalid UTF-8 around some JSON. Read as text it turns into U+FFFD
+    // replacement characters; the retry and dead-letter scripts copy the stored bytes instead.
+    const foreign = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('{"x":1}'), Buffer.from([0xc3])])
+    const attempts: number[] = []
+    await transport.subscribe(subscribeOptions(group, ['raw.#']), async (delivery) => {
+      attempts.push(delivery.attempt)
+      if (delivery.attempt === 1) await delivery.retry({ delayMs: 0, attempt: 2, history: [failure(1, 0)] })
+      else await delivery.deadLetter({ id: 'foreign-1', type: 'raw.bytes', history: [], reason: 'test' })
+    })
+    await redis.raw.xadd(namespaceKeys(redis.namespace).events, '*', 'type', 'raw.bytes', 'body', foreign)
+    const dlq = transport.deadLetters(group)
+    let letters = 0
+    const counting = setInterval(() => void dlq.count().then((count) => (letters = count)), 5)
+    try {
+      await waitFor(() => letters === 1, 'the dead letter')
+    } finally {
+      clearInterval(counting)
+    }
+    expect(attempts).toEqual([1, 2])
+    const [letter] = await dlq.list({ limit: 1 })
+    expect(letter!.id).toBe('foreign-1')
+    expect(letter!.body.equals(foreign)).toBe(true)
+  })
+
   it('dead letters keep the body and history; list, count, replay and purge', async () => {
     const transport = await open()
     const group = 'payments-capture'

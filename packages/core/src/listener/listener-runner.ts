@@ -184,18 +184,11 @@ export class ListenerRunner {
   }
 
   private invoke(event: Event, context: DeliveryContext): Promise<void> | undefined {
+    // A synchronous handler is over before close() could abort it: only running promises are tracked
+    // (a Set that churns per event costs a busy listener measurable GC work).
+    const result: unknown = this.deps.handler(event, context)
+    if (!isThenable(result)) return undefined
     this.running.add(context)
-    let result: unknown
-    try {
-      result = this.deps.handler(event, context)
-    } catch (error) {
-      this.running.delete(context)
-      throw error
-    }
-    if (!isThenable(result)) {
-      this.running.delete(context)
-      return undefined
-    }
     const deadlines = this.deadlines
     if (!deadlines)
       return Promise.resolve(result).then(

@@ -17,8 +17,29 @@ export function compilePattern(pattern: string): PatternMatcher {
 
 export function compilePatterns(patterns: readonly string[]): PatternMatcher {
   const matchers = patterns.map(compilePattern)
-  if (matchers.length === 1) return matchers[0]!
-  return (name) => matchers.some((matches) => matches(name))
+  if (patterns.length === 1 && (patterns[0] === '#' || !/[*#]/.test(patterns[0]!))) return matchers[0]!
+  return remembered(
+    matchers.length === 1 ? matchers[0]! : (name) => matchers.some((matches) => matches(name)),
+  )
+}
+
+const REMEMBERED_NAMES = 1024
+
+/**
+ * A service sees few distinct event names, each many times: the answer per name is kept, so a busy
+ * listener splits no names. Bounded, so a publisher inventing names cannot grow it without limit.
+ */
+function remembered(matches: PatternMatcher): PatternMatcher {
+  const answers = new Map<string, boolean>()
+  return (name) => {
+    let answer = answers.get(name)
+    if (answer === undefined) {
+      answer = matches(name)
+      if (answers.size >= REMEMBERED_NAMES) answers.clear()
+      answers.set(name, answer)
+    }
+    return answer
+  }
 }
 
 export function matchesPattern(pattern: string, eventName: string): boolean {
