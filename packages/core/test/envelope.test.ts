@@ -111,6 +111,16 @@ describe('CloudEvents envelope (SPEC §4)', () => {
     expect(ids.every((id) => isUuid(id) && id[14] === '7' && '89ab'.includes(id[19]!))).toBe(true)
   })
 
+  it('puts the creation time in the first 48 bits of a UUIDv7', () => {
+    const before = Date.now()
+    const id = uuidv7()
+    const after = Date.now()
+    const ms = Number.parseInt(id.slice(0, 8) + id.slice(9, 13), 16)
+    expect(ms).toBeGreaterThanOrEqual(before)
+    // Ids made faster than 4096 per millisecond borrow the next millisecond, so allow a little.
+    expect(ms).toBeLessThanOrEqual(after + 5)
+  })
+
   it('is a ConfigError hierarchy, not a bare Error', () => {
     expect(new ConfigError('x')).toBeInstanceOf(Error)
     expect(new ConfigError('x').code).toBe('TIDINGS_CONFIG')

@@ -37,7 +37,7 @@ export interface ConsumerContext {
  * One subscription of one group in this process. It reads the namespace's events stream and the
  * group's retry stream with one blocking XREADGROUP on its own connection, asking for no more
  * entries than it has room for, hands matching entries to core and acknowledges the others. When
- * a batch arrives and there is room for another, the next read is sent before the batch is
+ * a large batch arrives and there is room for another, the next read is sent before the batch is
  * handled, so Redis prepares it meanwhile instead of waiting a round trip.
  * Around the read loop: crash recovery (own pending entries first, then XAUTOCLAIM of entries idle
  * past ackTimeoutMs), lease extension while entries are held, and the delayed-retry mover.
@@ -190,6 +190,10 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
     return Math.max(1, Math.floor(capacity / 2))
   }
 
+  private get busyReply(): number {
+    return Math.max(2, Math.ceil(this.batchSize / 2))
+  }
+
   /** Entries this process may still take: free handler slots plus room for read-ahead. */
   private get free(): number {
     const { concurrency } = this.subscribeOptions
@@ -249,7 +253,9 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
         const batch = parseReadReply(reply)
         let received = 0
         for (const entries of batch.values()) received += entries.length
-        if (received > 0 && !this.groupsMissing && !this.needOwnRecovery) {
+        // A busy stream (a reply at least half a batch): ask for the next batch before handling this
+        // one. A quiet one reads after handling, so a lone event does not wait for that write.
+        if (received >= this.busyReply && !this.groupsMissing && !this.needOwnRecovery) {
           const room = this.free - received
           if (room >= this.batchSize) pending = this.read(this.batchSize)
         }
@@ -396,6 +402,9 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
     } catch (error) {
       result = Promise.reject(error)
     }
+    // A synchronous handler that acked has released the slot already: no promise to follow (core's
+    // promise never rejects, as the port promises, so nothing is left unhandled).
+    if (delivery.released) return
     result.then(
       () => this.release(delivery),
       (error: unknown) => {

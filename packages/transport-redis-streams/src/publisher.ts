@@ -8,7 +8,8 @@ import type { ResolvedOptions } from './options.js'
 /** Publishes waiting for the batch that carries them; flat arrays, so a busy publisher allocates little. */
 interface Batch {
   readonly messages: OutgoingMessage[]
-  readonly settlers: { resolve: () => void; reject: (error: Error) => void }[]
+  readonly resolvers: (() => void)[]
+  readonly rejecters: ((error: Error) => void)[]
 }
 
 /**
@@ -41,15 +42,16 @@ export class Publisher {
   publish(message: OutgoingMessage): Promise<void> {
     let batch = this.batch
     if (batch === undefined) {
-      batch = { messages: [], settlers: [] }
+      batch = { messages: [], resolvers: [], rejecters: [] }
       this.batch = batch
       // After the current tick's microtasks: a loop of publish() calls shares one pipeline.
       process.nextTick(this.flush)
     }
     batch.messages.push(message)
-    const settlers = batch.settlers
+    const { resolvers, rejecters } = batch
     return new Promise<void>((resolve, reject) => {
-      settlers.push({ resolve, reject })
+      resolvers.push(resolve)
+      rejecters.push(reject)
     })
   }
 
@@ -57,23 +59,53 @@ export class Publisher {
     const batch = this.batch
     if (batch === undefined) return
     this.batch = undefined
-    const pipeline = this.client.pipeline()
-    for (const message of batch.messages) {
-      // ioredis copies a whole command into one new Buffer when any argument is a Buffer; a string
-      // argument is written as is, so send core's text (the same UTF-8 bytes) and never make the Buffer.
-      if (message.key === undefined) {
-        pipeline.xadd(
-          this.stream,
-          ...this.idArgs,
-          'type',
-          message.type,
-          'id',
-          message.id,
-          'body',
-          message.text,
+    const { messages, resolvers, rejecters } = batch
+    const { publishTimeoutMs } = this.options
+    if (messages.length === 1) {
+      // A lone publish (a quiet publisher) skips the pipeline's bookkeeping: one command, sent now.
+      const message = messages[0]!
+      const resolve = resolvers[0]!
+      const reject = rejecters[0]!
+      this.deadlines
+        .bound(this.client.xadd(...this.xaddArgs(message)), publishTimeoutMs, () => TIMED_OUT)
+        .then(
+          () => resolve(),
+          (error: unknown) =>
+            reject(error === TIMED_OUT ? notAccepted(message, publishTimeoutMs) : refused(message, error)),
         )
-      } else {
-        pipeline.xadd(
+      return
+    }
+    const pipeline = this.client.pipeline()
+    for (const message of messages) pipeline.xadd(...this.xaddArgs(message))
+    this.deadlines
+      .bound(pipeline.exec(), publishTimeoutMs, () => TIMED_OUT)
+      .then(
+        (results) => {
+          for (let i = 0; i < messages.length; i += 1) {
+            const error = results?.[i]?.[0]
+            if (error) rejecters[i]!(refused(messages[i]!, error))
+            else resolvers[i]!()
+          }
+        },
+        (error: unknown) => {
+          const timedOut = error === TIMED_OUT
+          for (let i = 0; i < messages.length; i += 1) {
+            rejecters[i]!(
+              timedOut ? notAccepted(messages[i]!, publishTimeoutMs) : refused(messages[i]!, error),
+            )
+          }
+        },
+      )
+  }
+
+  /**
+   * ioredis copies a whole command into one new Buffer when any argument is a Buffer; a string
+   * argument is written as is, so send core's text (the same UTF-8 bytes) and never make the Buffer.
+   */
+  private xaddArgs(message: OutgoingMessage): [string, ...(string | number)[]] {
+    return message.key === undefined
+      ? [this.stream, ...this.idArgs, 'type', message.type, 'id', message.id, 'body', message.text]
+      : [
           this.stream,
           ...this.idArgs,
           'type',
@@ -84,30 +116,7 @@ export class Publisher {
           message.key,
           'body',
           message.text,
-        )
-      }
-    }
-    const { publishTimeoutMs } = this.options
-    const { messages, settlers } = batch
-    this.deadlines
-      .bound(pipeline.exec(), publishTimeoutMs, () => TIMED_OUT)
-      .then(
-        (results) => {
-          for (let i = 0; i < settlers.length; i += 1) {
-            const error = results?.[i]?.[0]
-            if (error) settlers[i]!.reject(refused(messages[i]!, error))
-            else settlers[i]!.resolve()
-          }
-        },
-        (error: unknown) => {
-          const timedOut = error === TIMED_OUT
-          for (let i = 0; i < settlers.length; i += 1) {
-            settlers[i]!.reject(
-              timedOut ? notAccepted(messages[i]!, publishTimeoutMs) : refused(messages[i]!, error),
-            )
-          }
-        },
-      )
+        ]
   }
 }
 

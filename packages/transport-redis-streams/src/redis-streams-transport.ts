@@ -38,8 +38,9 @@ export function redisStreamsTransport(options: RedisStreamsTransportOptions): Tr
 const CONNECTION_DEFAULTS: RedisOptions = {
   // Commands wait through an outage (publish() bounds the wait itself with publishTimeoutMs).
   maxRetriesPerRequest: null,
-  // Commands issued in one event-loop turn (publishes, acks) go out in one write.
-  enableAutoPipelining: true,
+  // The transport batches what is hot itself (publishes and acks per tick, one write each);
+  // ioredis' auto-pipelining would only hold a lone publish back until setImmediate.
+  enableAutoPipelining: false,
   retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
 }
 
@@ -189,7 +190,7 @@ export class RedisStreamsTransport implements Transport {
   private duplicate(): Redis | Cluster {
     const client = this.client!
     if (client instanceof Cluster) return client.duplicate()
-    return client.duplicate({ ...CONNECTION_DEFAULTS, enableAutoPipelining: false, lazyConnect: false })
+    return client.duplicate({ ...CONNECTION_DEFAULTS, lazyConnect: false })
   }
 
   private watch(client: Redis | Cluster, context: TransportContext): () => void {

@@ -104,7 +104,7 @@ export function encodeEnvelope(input: EnvelopeInput): { readonly event: Event; r
   if (input.correlationId !== undefined) text += `,"correlationid":${JSON.stringify(input.correlationId)}`
   if (input.causationId !== undefined) text += `,"causationid":${JSON.stringify(input.causationId)}`
   if (input.traceparent !== undefined) text += `,"traceparent":${JSON.stringify(input.traceparent)}`
-  const headers = input.headers ?? {}
+  const headers = input.headers ?? EMPTY_HEADERS
   for (const name in headers) text += `,"${name}":${JSON.stringify(headers[name])}`
   if (dataJson !== undefined) text += `,"data":${dataJson}`
   text += '}'

@@ -6,7 +6,10 @@ const pool = Buffer.alloc(POOL_IDS * 10)
 let poolOffset = pool.length
 let lastMs = 0
 let sequence = 0
-const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
+const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1')
+/** The id is written into one reused buffer and read out as one string: no intermediate strings. */
+const text = Buffer.from('00000000-0000-7000-8000-000000000000', 'latin1')
+let writtenMs = -1
 
 /**
  * RFC 9562 UUID version 7: 48-bit Unix milliseconds, then a 12-bit counter (method 1) so ids made
@@ -32,13 +35,27 @@ export function uuidv7(now: number = Date.now()): string {
   }
   const r = poolOffset
   poolOffset += 10
-  const timeHex = ms.toString(16).padStart(12, '0')
-  return (
-    `${timeHex.slice(0, 8)}-${timeHex.slice(8, 12)}-` +
-    `7${HEX[(sequence >> 8) & 0x0f]!.slice(1)}${HEX[sequence & 0xff]}-` +
-    `${HEX[(pool[r + 1]! & 0x3f) | 0x80]}${HEX[pool[r + 2]!]}-` +
-    `${HEX[pool[r + 3]!]}${HEX[pool[r + 4]!]}${HEX[pool[r + 5]!]}${HEX[pool[r + 6]!]}${HEX[pool[r + 7]!]}${HEX[pool[r + 8]!]}`
-  )
+  if (ms !== writtenMs) {
+    writtenMs = ms
+    // 48 bits of milliseconds as 12 hex digits: positions 0-7, then 9-12 (after the first dash).
+    let rest = ms
+    for (let digit = 11; digit >= 0; digit -= 1) {
+      text[digit < 8 ? digit : digit + 1] = HEX_DIGITS[rest % 16]!
+      rest = Math.floor(rest / 16)
+    }
+  }
+  text[15] = HEX_DIGITS[(sequence >> 8) & 0x0f]!
+  text[16] = HEX_DIGITS[(sequence >> 4) & 0x0f]!
+  text[17] = HEX_DIGITS[sequence & 0x0f]!
+  writeByte(19, (pool[r + 1]! & 0x3f) | 0x80) // variant 10xx
+  writeByte(21, pool[r + 2]!)
+  for (let i = 0; i < 6; i += 1) writeByte(24 + i * 2, pool[r + 3 + i]!)
+  return text.toString('latin1', 0, 36)
+}
+
+function writeByte(at: number, byte: number): void {
+  text[at] = HEX_DIGITS[byte >> 4]!
+  text[at + 1] = HEX_DIGITS[byte & 0x0f]!
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i

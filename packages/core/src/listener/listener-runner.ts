@@ -169,7 +169,7 @@ export class ListenerRunner {
     if (this.abandoned) return
     if (failure === undefined) {
       if (idempotency) await idempotency.store.remember(group, event.id, idempotency.windowMs)
-      await this.settle(() => delivery.ack())
+      if (!this.abandoned) await delivery.ack() // no closure on the hot path
       if (lifecycle.has('handled')) {
         lifecycle.emit('handled', {
           event,
