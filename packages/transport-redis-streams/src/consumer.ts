@@ -142,8 +142,8 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
 
   /**
    * Creates the group on the events stream (at `$`: it gets every event published from now on) and on
-   * its retry stream (at `0`). After data loss (NOGROUP) both are recreated at `0`: whatever the new
-   * streams already hold was published after the loss and belongs to the group.
+   * its retry stream (at `0`). After data loss (NOGROUP) a durable group is recreated at `0`: whatever
+   * the new streams already hold was published after the loss and belongs to the group.
    */
   private async ensureGroups(recovering: boolean): Promise<void> {
     const { client } = this.context
@@ -154,7 +154,9 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
         if (!isBusyGroupError(error)) throw error
       }
     }
-    await create(this.streams[0], recovering ? '0' : '$')
+    // A durable group recovering from data loss takes everything published since; an ephemeral one
+    // (a tail whose group retention removed while its process was paused) only what comes next.
+    await create(this.streams[0], recovering && this.subscribeOptions.durable ? '0' : '$')
     await create(this.streams[1], '0')
     if (recovering)
       this.context.logger.warn(
@@ -164,7 +166,7 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
   }
 
   private async heartbeat(): Promise<void> {
-    await this.context.client.zadd(this.context.keys.ephemeral, Date.now(), this.group)
+    await this.context.scripts.run('tidingsHeartbeat', [this.context.keys.ephemeral], [this.group])
   }
 
   private async removeEphemeralGroup(): Promise<void> {

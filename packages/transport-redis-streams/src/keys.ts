@@ -11,6 +11,8 @@
  */
 export interface NamespaceKeys {
   readonly namespace: string
+  /** What every group key starts with: `{ns}:` (a group's keys are this, the group, a suffix). */
+  readonly groupPrefix: string
   readonly events: string
   readonly ephemeral: string
   group(group: string): GroupKeys
@@ -23,17 +25,23 @@ export interface GroupKeys {
   readonly dlq: string
 }
 
+/** The suffixes of a group's own keys (retry, delayed, dlq), after `{ns}:<group>`. */
+export const GROUP_KEY_SUFFIXES = [':retry', ':delayed', ':dlq'] as const
+
 export function namespaceKeys(namespace: string): NamespaceKeys {
   const tag = `{${namespace}}`
+  const groupPrefix = `${tag}:`
+  const [retry, delayed, dlq] = GROUP_KEY_SUFFIXES
   return {
     namespace,
+    groupPrefix,
     events: `${tag}:events`,
     ephemeral: `${tag}:ephemeral`,
     group: (group) => ({
       group,
-      retry: `${tag}:${group}:retry`,
-      delayed: `${tag}:${group}:delayed`,
-      dlq: `${tag}:${group}:dlq`,
+      retry: `${groupPrefix}${group}${retry}`,
+      delayed: `${groupPrefix}${group}${delayed}`,
+      dlq: `${groupPrefix}${group}${dlq}`,
     }),
   }
 }

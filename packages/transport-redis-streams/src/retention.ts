@@ -1,7 +1,7 @@
 import type { Logger } from '@tidings/core'
 import type { Cluster, Redis } from 'ioredis'
 import { errorMessage } from './errors.js'
-import type { NamespaceKeys } from './keys.js'
+import { GROUP_KEY_SUFFIXES, type NamespaceKeys } from './keys.js'
 import type { Scripts } from './scripts.js'
 
 /**
@@ -88,24 +88,11 @@ export class Retention {
   }
 
   private async removeExpiredEphemeralGroups(): Promise<void> {
-    const expired = await this.client.zrangebyscore(
-      this.keys.ephemeral,
-      '-inf',
-      Date.now() - this.options.ephemeralExpiryMs,
-      'LIMIT',
-      0,
-      50,
-    )
-    for (const group of expired) {
-      const groupKeys = this.keys.group(group)
-      try {
-        await this.client.call('XGROUP', 'DESTROY', this.keys.events, group)
-      } catch {
-        // the events stream may be gone already
-      }
-      await this.client.del(groupKeys.retry, groupKeys.delayed, groupKeys.dlq)
-      await this.client.zrem(this.keys.ephemeral, group)
-      this.logger.info({ group }, 'removed an abandoned ephemeral group')
-    }
+    const removed = (await this.scripts.run(
+      'tidingsExpireEphemeral',
+      [this.keys.ephemeral, this.keys.events],
+      [this.options.ephemeralExpiryMs, this.keys.groupPrefix, ...GROUP_KEY_SUFFIXES],
+    )) as string[]
+    for (const group of removed) this.logger.info({ group }, 'removed an abandoned ephemeral group')
   }
 }

@@ -126,6 +126,28 @@ end
 if min == '0-0' then return 0 end
 return redis.call('XTRIM', KEYS[1], 'MINID', '~', min, 'LIMIT', 10000)`
 
+/**
+ * Heartbeat of an ephemeral group, scored with the server's clock so that processes whose clocks
+ * disagree still agree on which group is silent. KEYS: ephemeral set. ARGV: group.
+ */
+const HEARTBEAT = `${NOW_MS}
+return redis.call('ZADD', KEYS[1], now, ARGV[1])`
+
+/**
+ * Remove ephemeral groups silent for ARGV[1] ms (server clock), each in the same step as the check,
+ * so a heartbeat can never land between them: the group on the events stream, its retry, delayed and
+ * dlq keys (ARGV[2] .. group .. suffix, as in keys.ts), and its heartbeat. KEYS: ephemeral set,
+ * events stream. ARGV: expiry ms, key prefix, suffix, suffix, …. Returns the removed groups.
+ */
+const EXPIRE_EPHEMERAL = `${NOW_MS}
+local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[1]), 'LIMIT', 0, 50)
+for _, group in ipairs(expired) do
+  redis.pcall('XGROUP', 'DESTROY', KEYS[2], group)
+  for i = 3, #ARGV do redis.call('DEL', ARGV[2] .. group .. ARGV[i]) end
+  redis.call('ZREM', KEYS[1], group)
+end
+return expired`
+
 /** Count and delete a stream in one step. KEYS: stream. */
 const PURGE = `local n = redis.call('XLEN', KEYS[1])
 redis.call('DEL', KEYS[1])
@@ -138,6 +160,8 @@ const SCRIPTS = {
   tidingsExtendLease: { numberOfKeys: 1, lua: EXTEND_LEASE },
   tidingsTrim: { numberOfKeys: 1, lua: TRIM_ACKNOWLEDGED },
   tidingsPurge: { numberOfKeys: 1, lua: PURGE },
+  tidingsHeartbeat: { numberOfKeys: 1, lua: HEARTBEAT },
+  tidingsExpireEphemeral: { numberOfKeys: 2, lua: EXPIRE_EPHEMERAL },
 } as const
 
 export type ScriptName = keyof typeof SCRIPTS

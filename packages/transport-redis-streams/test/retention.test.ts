@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { EncodedMessage } from '@tidings/core'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { namespaceKeys, type RedisStreamsTransport } from '../src/index.js'
 import {
   message,
@@ -198,7 +198,7 @@ describe('redis-streams retention', () => {
 
       child.kill('SIGKILL')
       await exited
-      // Heartbeats carry the beating process's Date.now(); both processes share this machine's clock.
+      // Heartbeats carry the Redis server's clock, which this machine shares.
       lastHeartbeat = Number(await redis.raw.zscore(keys.ephemeral, crashed))
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
@@ -208,7 +208,7 @@ describe('redis-streams retention', () => {
     // Silent for less than ephemeralExpiryMs (1000; the smallest allowed) is not a crash yet.
     await sleep(Math.max(0, lastHeartbeat + 800 - Date.now()))
     expect(await groups()).toContain(crashed)
-    expect(await redis.raw.zscore(keys.ephemeral, crashed)).toBe(String(lastHeartbeat))
+    expect(Number(await redis.raw.zscore(keys.ephemeral, crashed))).toBe(lastHeartbeat)
 
     await until(async () => !(await groups()).includes(crashed), 'retention to remove the group', 5000)
     const crashedKeys = keys.group(crashed)
@@ -235,4 +235,43 @@ describe('redis-streams retention', () => {
     expect(await redis.raw.xlen(keys.events)).toBeLessThanOrEqual(200)
     expect(durable.log).toHaveLength(303)
   }, 20_000)
+
+  it('judges an ephemeral group silent by the Redis clock, not by a cleaning process whose clock runs ahead', async () => {
+    const keys = namespaceKeys(redis.namespace)
+    const listening = await redis.open({ ephemeralExpiryMs: 1000, trimIntervalMs: 0 })
+    const tail = `tail-${randomBytes(3).toString('hex')}`
+    await record(listening, subscribeOptions(tail, ['audit.*'], { durable: false }))
+    const cleaner = await redis.open({ ephemeralExpiryMs: 1000, trimIntervalMs: 0 })
+    const realNow = Date.now.bind(Date)
+    // This process's clock an hour ahead: a cleaner trusting it would see every heartbeat as stale.
+    vi.spyOn(Date, 'now').mockImplementation(() => realNow() + 3_600_000)
+    try {
+      await (cleaner as RedisStreamsTransport).trimNow()
+    } finally {
+      vi.restoreAllMocks()
+    }
+    const groups = ((await redis.raw.xinfo('GROUPS', keys.events)) as unknown[][]).map((g) => String(g[1]))
+    expect(groups).toContain(tail)
+    expect(await redis.raw.zscore(keys.ephemeral, tail)).not.toBeNull()
+  })
+
+  it('brings an ephemeral group removed under a live process back at the end of the stream, not with the backlog', async () => {
+    const keys = namespaceKeys(redis.namespace)
+    const transport = await redis.open({ trimIntervalMs: 0 })
+    const tail = `tail-${randomBytes(3).toString('hex')}`
+    const { log } = await record(transport, subscribeOptions(tail, ['audit.*'], { durable: false }))
+    for (let i = 0; i < 5; i += 1) await transport.publish(message('audit.logged', { i }))
+    await waitFor(() => log.length === 5, 'the first five')
+    // What retention does to a group it took for abandoned (its process paused past the expiry).
+    await redis.raw.call('XGROUP', 'DESTROY', keys.events, tail)
+    await until(
+      async () => ((await redis.raw.xinfo('GROUPS', keys.events)) as unknown[]).length === 1,
+      'the live process to recreate its group',
+    )
+    await transport.publish(message('audit.logged', { i: 5 }))
+    await waitFor(() => log.length === 6, 'the next event')
+    await sleep(100)
+    // Recreated at 0 it would have read the five it had already handled once more.
+    expect(log.map((entry) => (entry.event.data as { i: number }).i)).toEqual([0, 1, 2, 3, 4, 5])
+  })
 })
