@@ -96,7 +96,6 @@ export class RedisStreamsTransport implements Transport {
     this.scripts = new Scripts(client)
     this.publisher = new Publisher(client, this.keys, this.options)
     this.retention = new Retention(
-      client,
       this.scripts,
       this.keys,
       {

@@ -1,5 +1,4 @@
 import type { Logger } from '@tidings/core'
-import type { Cluster, Redis } from 'ioredis'
 import { errorMessage } from './errors.js'
 import { GROUP_KEY_SUFFIXES, type NamespaceKeys } from './keys.js'
 import type { Scripts } from './scripts.js'
@@ -20,7 +19,6 @@ export class Retention {
   private readonly streams = new Map<string, number>()
 
   constructor(
-    private readonly client: Redis | Cluster,
     private readonly scripts: Scripts,
     private readonly keys: NamespaceKeys,
     private readonly options: {
