@@ -1,8 +1,9 @@
 /**
  * `npm run bench -- redis`: Redis Streams through Tidings (createBus + redisStreamsTransport) and
  * through raw ioredis, in the same run, doing the same work: one stream, one consumer group,
- * 1 KiB CloudEvents JSON events, XADD replies awaited, XREADGROUP with COUNT 100 and an XACK per
- * read batch (raw) or per event (Tidings, batched per event-loop turn by the transport).
+ * 1 KiB CloudEvents JSON events with the same entry fields (`type`, `id`, `body`), XADD replies
+ * awaited, XREADGROUP with COUNT 100 and an XACK per read batch (raw) or per event (Tidings,
+ * batched per tick by the transport).
  *
  * Set TIDINGS_REDIS_URL to use another server (default redis://127.0.0.1:6379).
  */
@@ -49,23 +50,30 @@ async function rawSide(): Promise<BenchSide> {
   await client.call('XGROUP', 'CREATE', stream, group, '$', 'MKSTREAM')
   const payload = makePayload(1024)
 
-  /** What a raw user would send: a CloudEvents envelope built with JSON.stringify. */
-  const envelope = (data: Payload): string =>
-    JSON.stringify({
+  /**
+   * What a raw user would send: a CloudEvents envelope built with JSON.stringify, and the same entry
+   * fields as Tidings (`type` and `id` beside the body, so consumers can filter and deduplicate
+   * without parsing), as the AMQP bench's raw side sends the same message properties.
+   */
+  const entry = (data: Payload): [string, ...string[]] => {
+    const id = randomUUID()
+    const body = JSON.stringify({
       specversion: '1.0',
-      id: randomUUID(),
+      id,
       type: TYPE,
       source: '/bench',
       time: new Date().toISOString(),
       datacontenttype: 'application/json',
       data,
     })
+    return [stream, '*', 'type', TYPE, 'id', id, 'body', body]
+  }
 
   const publishAll = async (count: number): Promise<void> => {
     for (let sent = 0; sent < count; sent += BATCH) {
       const pipeline = client.pipeline()
       for (let i = 0; i < Math.min(BATCH, count - sent); i += 1) {
-        pipeline.xadd(stream, '*', 'type', TYPE, 'body', envelope(payload))
+        pipeline.xadd(...entry(payload))
       }
       await pipeline.exec()
     }
@@ -96,7 +104,7 @@ async function rawSide(): Promise<BenchSide> {
         const ids: string[] = []
         for (const [, entries] of reply) {
           for (const [id, fields] of entries) {
-            const data = (JSON.parse(fields[3]!) as { data: Payload }).data
+            const data = (JSON.parse(fields[5]!) as { data: Payload }).data
             onMessage(data)
             ids.push(id)
           }
@@ -119,8 +127,7 @@ async function rawSide(): Promise<BenchSide> {
     afterPublish: trim,
     afterRun: trim,
     consumer,
-    publishStamped: (sentAt) =>
-      void client.xadd(stream, '*', 'type', TYPE, 'body', envelope({ ...payload, sentAt })),
+    publishStamped: (sentAt) => void client.xadd(...entry({ ...payload, sentAt })),
     async cleanup() {
       await deleteKeys(client, `{${namespace}}:*`)
       client.disconnect()
