@@ -251,18 +251,20 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
         pending = undefined
         this.reading = 0
         failures = 0
-        if (!this.running) break
         const batch = parseReadReply(reply)
         let received = 0
         for (const entries of batch.values()) received += entries.length
         // A busy stream (a reply at least half a batch): ask for the next batch before handling this
         // one. A quiet one reads after handling, so a lone event does not wait for that write.
-        if (received >= this.busyReply && !this.groupsMissing && !this.needOwnRecovery) {
+        if (this.running && received >= this.busyReply && !this.groupsMissing && !this.needOwnRecovery) {
           const room = this.free - received
           if (room >= this.batchSize) pending = this.read(this.batchSize)
         }
+        // Also when stopping: held but not dispatched, stop() hands them back to the group at once.
         for (const [stream, entries] of batch) this.accept(stream, entries, false)
       } catch (error) {
+        // A read sent ahead whose batch could not be taken: its outcome no longer matters.
+        pending?.catch(() => {})
         pending = undefined
         this.reading = 0
         if (!this.running) break
