@@ -222,7 +222,7 @@ export class Bus<Events extends EventCatalogue = AnyEvents> {
     try {
       transport ??= await this.connect()
       const message = new EncodedMessage(event.id, type, options.key, text)
-      if (message.exceeds(transport.maxMessageBytes)) {
+      if (message.byteLength > transport.maxMessageBytes) {
         throw new PayloadTooLargeError(type, message.byteLength, transport.maxMessageBytes, transport.name)
       }
       await transport.publish(message)
