@@ -404,21 +404,21 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
     try {
       result = this.onDelivery(delivery)
     } catch (error) {
-      result = Promise.reject(error)
+      this.handlerFailed(delivery, error)
+      return
     }
-    // A synchronous handler that acked has released the slot already: no promise to follow (core's
-    // promise never rejects, as the port promises, so nothing is left unhandled).
+    // A synchronous handler that acked has released the slot already: no promise to follow. (The
+    // port promises that core's promise never rejects, so none is left unhandled.)
     if (delivery.released) return
     result.then(
       () => this.release(delivery),
-      (error: unknown) => {
-        this.context.logger.error(
-          { group: this.group, error: errorMessage(error) },
-          'delivery handler failed',
-        )
-        this.release(delivery)
-      },
+      (error: unknown) => this.handlerFailed(delivery, error),
     )
+  }
+
+  private handlerFailed(delivery: StreamDelivery, error: unknown): void {
+    this.context.logger.error({ group: this.group, error: errorMessage(error) }, 'delivery handler failed')
+    this.release(delivery)
   }
 
   /**
