@@ -49,8 +49,9 @@ export class StreamDelivery implements Delivery {
   }
 
   /**
-   * The body as bytes. Retries and dead letters never send these back: the Lua scripts copy the
-   * stored body on the server, so bytes that are not UTF-8 (a foreign publisher's) stay exact.
+   * The body as bytes, made from the text on first use. Retries and dead letters do not rely on it:
+   * their Lua scripts copy the stored body on the server, so bytes that are not UTF-8 (a foreign
+   * publisher's) stay exact.
    */
   get body(): Buffer {
     this.bytes ??= Buffer.from(this.text)
