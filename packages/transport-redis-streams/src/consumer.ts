@@ -185,22 +185,24 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
 
   // ---- reading ------------------------------------------------------------------------------
 
+  /** Entries this process may hold: its handler slots plus room for read-ahead. */
+  private get capacity(): number {
+    const { concurrency } = this.subscribeOptions
+    return concurrency + (this.context.options.readAhead ?? concurrency)
+  }
+
   /** Entries one read asks for: half the room, so a second read fits while a batch is handled. */
   private get batchSize(): number {
-    const { concurrency } = this.subscribeOptions
-    const capacity = concurrency + (this.context.options.readAhead ?? concurrency)
-    return Math.max(1, Math.floor(capacity / 2))
+    return Math.max(1, Math.floor(this.capacity / 2))
   }
 
   private get busyReply(): number {
     return Math.max(2, Math.ceil(this.batchSize / 2))
   }
 
-  /** Entries this process may still take: free handler slots plus room for read-ahead. */
+  /** Entries this process may still take, counting those a read in flight may return. */
   private get free(): number {
-    const { concurrency } = this.subscribeOptions
-    const readAhead = this.context.options.readAhead ?? concurrency
-    return concurrency + readAhead - this.held.size - this.reading
+    return this.capacity - this.held.size - this.reading
   }
 
   private read(count: number): Promise<unknown> {
@@ -562,7 +564,6 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
     const queued = this.held.takeWaiting()
     const byStream = new Map<string, StreamDelivery[]>()
     for (const delivery of queued) {
-      if (delivery.released) continue
       this.release(delivery)
       byStream.set(delivery.stream, [...(byStream.get(delivery.stream) ?? []), delivery])
     }

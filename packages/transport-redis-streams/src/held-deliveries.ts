@@ -26,11 +26,6 @@ export class HeldDeliveries {
     return this.count
   }
 
-  /** Entries held and not yet handed to core. */
-  get waitingSize(): number {
-    return this.waitingCount
-  }
-
   /** Hold a newly read or claimed entry; it waits for a handler slot in arrival order. */
   add(delivery: StreamDelivery): void {
     let slot = this.freeSlots.pop()

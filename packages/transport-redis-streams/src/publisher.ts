@@ -70,8 +70,7 @@ export class Publisher {
         .bound(this.client.xadd(...this.xaddArgs(message)), publishTimeoutMs, () => TIMED_OUT)
         .then(
           () => resolve(),
-          (error: unknown) =>
-            reject(error === TIMED_OUT ? notAccepted(message, publishTimeoutMs) : refused(message, error)),
+          (error: unknown) => reject(failed(message, error, publishTimeoutMs)),
         )
       return
     }
@@ -88,12 +87,8 @@ export class Publisher {
           }
         },
         (error: unknown) => {
-          const timedOut = error === TIMED_OUT
-          for (let i = 0; i < messages.length; i += 1) {
-            rejecters[i]!(
-              timedOut ? notAccepted(messages[i]!, publishTimeoutMs) : refused(messages[i]!, error),
-            )
-          }
+          for (let i = 0; i < messages.length; i += 1)
+            rejecters[i]!(failed(messages[i]!, error, publishTimeoutMs))
         },
       )
   }
@@ -122,6 +117,11 @@ export class Publisher {
 
 /** What the deadline rejects with; each caller then gets a PublishError naming its own event. */
 const TIMED_OUT = new Error('publishTimeoutMs elapsed')
+
+/** The PublishError for one event of a send that failed or timed out as a whole. */
+function failed(message: OutgoingMessage, error: unknown, publishTimeoutMs: number): PublishError {
+  return error === TIMED_OUT ? notAccepted(message, publishTimeoutMs) : refused(message, error)
+}
 
 function notAccepted(message: OutgoingMessage, publishTimeoutMs: number): PublishError {
   return new PublishError(
