@@ -1,6 +1,7 @@
 import {
   ConfigError,
   createBus,
+  DuplicateListenerError,
   MemoryBroker,
   memoryTransport,
   PublishError,
@@ -129,10 +130,42 @@ describe('createBus', () => {
     await expect(bus.publish('order.placed', {})).rejects.toThrow(/socket hang up/)
   })
 
-  it('refuses listen() after start()', async () => {
+  it('subscribes a listener added to a running bus before its listen() resolves', async () => {
     const bus = createBus({ service: 'shop', transport: memoryTransport({ broker: new MemoryBroker() }) })
     await bus.start()
-    expect(() => bus.listen('a.b', async () => {}, { name: 'late' })).toThrow(/before start/)
+    const seen: unknown[] = []
+    const late = bus.listen('a.b', (event) => void seen.push(event.data), { name: 'late' })
+    await late
+    await bus.publish('a.b', { n: 1 })
+    await waitFor(() => seen.length === 1)
+    expect(seen).toEqual([{ n: 1 }])
+    expect(() => bus.listen('a.c', async () => {}, { name: 'late' })).toThrow(DuplicateListenerError)
+    await bus.close()
+  })
+
+  it('stops one listener on its own, draining its handler, and frees its name', async () => {
+    const bus = createBus({ service: 'shop', transport: memoryTransport({ broker: new MemoryBroker() }) })
+    let finished = 0
+    const seen: unknown[] = []
+    const slow = bus.listen(
+      'a.b',
+      async () => {
+        await new Promise((resolve) => setTimeout(resolve, 30))
+        finished += 1
+      },
+      { name: 'slow' },
+    )
+    bus.listen('a.b', (event) => void seen.push(event.data), { name: 'other' })
+    await bus.start()
+    await bus.publish('a.b', { n: 1 })
+    await waitFor(() => seen.length === 1)
+    await slow.stop()
+    expect(finished).toBe(1)
+    expect(bus.listenerInfo.map((listener) => listener.name)).toEqual(['other'])
+    await bus.publish('a.b', { n: 2 })
+    await waitFor(() => seen.length === 2)
+    expect(finished).toBe(1)
+    await bus.listen('a.b', async () => {}, { name: 'slow' })
     await bus.close()
   })
 
@@ -229,6 +262,7 @@ describe('core keeps the port contract even with a slow or generous transport', 
     const transport: Transport = {
       name: inner.name,
       maxMessageBytes: inner.maxMessageBytes,
+      capabilities: inner.capabilities,
       connect: (context) => inner.connect(context),
       publish: (message) => inner.publish(message),
       // Ignores the listener's concurrency, as a misbehaving adapter might.
@@ -274,3 +308,11 @@ describe('core keeps the port contract even with a slow or generous transport', 
     await bus.close()
   })
 })
+
+async function waitFor(condition: () => boolean, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 2))
+  }
+}

@@ -4,7 +4,6 @@ import { describeTransportConformance } from '@tidings/testkit'
 describeTransportConformance(
   'memory',
   ({ namespace }) => memoryTransport({ namespace }),
-  { orderingByKey: true, crashRecovery: true, durableGroups: true, ephemeralListeners: true },
   {
     injectRawMessage: async ({ namespace, type }, body) => MemoryBroker.named(namespace).publish(type, body),
     crashRecoverySlackMs: 200,

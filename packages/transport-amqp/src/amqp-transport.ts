@@ -8,6 +8,7 @@ import {
   type Subscription,
   silentLogger,
   type Transport,
+  type TransportCapabilities,
   TransportClosedError,
   type TransportContext,
   type TransportDeadLetters,
@@ -37,8 +38,27 @@ export function amqpTransport(options: AmqpTransportOptions): Transport {
   return new AmqpTransport(resolveOptions(options))
 }
 
+/** What RabbitMQ can do with this topology (see the README for why each holds). */
+const AMQP_CAPABILITIES: TransportCapabilities = Object.freeze({
+  // A wait queue's x-message-ttl is an unsigned 32-bit number of milliseconds.
+  maxDelayMs: 2 ** 32 - 1,
+  // The history travels in a header table, which must fit one frame (128 KiB by default).
+  historyBytes: 64 * 1024,
+  retryCarriesHistory: true,
+  deadLetterBrowsing: 'exact',
+  // One queue per group, FIFO; with concurrency 1 and one process the order is the publish order.
+  orderingByKey: true,
+  // Closing a channel (a dead process) hands its unacknowledged deliveries back at once.
+  crashRecovery: true,
+  durableGroups: true,
+  ephemeralGroups: true,
+  // prefetch is min(prefetch, concurrency): the broker never hands over more than core runs.
+  readAhead: () => 0,
+})
+
 export class AmqpTransport implements Transport {
   readonly name = 'amqp'
+  readonly capabilities = AMQP_CAPABILITIES
   readonly maxMessageBytes: number
   private readonly names: Names
   private readonly connection: ConnectionManager

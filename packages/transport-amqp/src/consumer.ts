@@ -338,6 +338,11 @@ class AmqpDelivery implements Delivery {
     return Promise.resolve()
   }
 
+  release(): Promise<void> {
+    if (this.claim('release')) this.consumer.requeue(this.channel, this.message)
+    return Promise.resolve()
+  }
+
   retry(instruction: RetryInstruction): Promise<void> {
     return this.moveThenAck('retry', () => this.consumer.publishRetry(this.message, instruction))
   }

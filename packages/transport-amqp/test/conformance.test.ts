@@ -4,15 +4,6 @@ import { afterAll } from 'vitest'
 import { type AmqpTransport, amqpTransport, type QueueType } from '../src/index.js'
 import { AMQP_URL, deleteResources } from './helpers.js'
 
-const capabilities = {
-  // One queue per group, FIFO; with concurrency 1 and one process the order is the publish order.
-  orderingByKey: true,
-  // Closing a channel hands its unacknowledged deliveries back to the queue at once.
-  crashRecovery: true,
-  durableGroups: true,
-  ephemeralListeners: true,
-}
-
 let raw: Promise<amqp.ChannelModel> | undefined
 afterAll(async () => {
   await (await raw)?.close()
@@ -33,7 +24,6 @@ for (const queueType of ['classic', 'quorum'] as const satisfies readonly QueueT
       transports.set(namespace, [...(transports.get(namespace) ?? []), transport])
       return transport
     },
-    capabilities,
     {
       async injectRawMessage({ namespace, type }, body) {
         raw ??= amqp.connect(AMQP_URL)

@@ -90,6 +90,7 @@ export function subscription(
     concurrency: 10,
     ackTimeoutMs: 30_000,
     consumerName: 'test',
+    maxAttempts: 5,
     ...extra,
   }
 }

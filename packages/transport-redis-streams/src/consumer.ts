@@ -494,6 +494,28 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
     return this.extend([delivery])
   }
 
+  /** Core will not handle it: back to the group at once, as an entry read but never dispatched. */
+  releaseEntry(delivery: StreamDelivery): Promise<void> {
+    const refused = this.beginSettle(delivery)
+    if (refused) return refused
+    this.release(delivery)
+    return releaseToGroup(
+      this.context.client,
+      delivery.stream,
+      this.group,
+      this.subscribeOptions.consumerName,
+      [{ id: delivery.entryId, deliveryCount: delivery.deliveryCount }],
+      this.subscribeOptions.ackTimeoutMs,
+    ).then(
+      () => undefined,
+      (error: unknown) =>
+        this.context.logger.debug(
+          { group: this.group, error: errorMessage(error) },
+          'could not release an entry; it is redelivered after ackTimeoutMs',
+        ),
+    )
+  }
+
   /** Undefined when the settlement may go ahead; otherwise what to return instead. */
   private beginSettle(delivery: StreamDelivery): Promise<void> | undefined {
     if (delivery.settled) return RESOLVED // settled once already: never acked twice

@@ -7,6 +7,7 @@ export interface DeliveryOwner {
   retryEntry(delivery: StreamDelivery, instruction: RetryInstruction): Promise<void>
   deadLetterEntry(delivery: StreamDelivery, record: DeadLetterInstruction): Promise<void>
   extendEntry(delivery: StreamDelivery): Promise<void>
+  releaseEntry(delivery: StreamDelivery): Promise<void>
 }
 
 const NO_HISTORY: readonly AttemptFailure[] = Object.freeze([])
@@ -81,6 +82,10 @@ export class StreamDelivery implements Delivery {
 
   deadLetter(record: DeadLetterInstruction): Promise<void> {
     return this.owner.deadLetterEntry(this, record)
+  }
+
+  release(): Promise<void> {
+    return this.owner.releaseEntry(this)
   }
 
   extendLease(): Promise<void> {

@@ -8,6 +8,7 @@ import {
   type Subscription,
   TidingsError,
   type Transport,
+  type TransportCapabilities,
   TransportClosedError,
   type TransportContext,
   type TransportDeadLetters,
@@ -46,6 +47,7 @@ const CONNECTION_DEFAULTS: RedisOptions = {
 
 export class RedisStreamsTransport implements Transport {
   readonly name = 'redis-streams'
+  readonly capabilities: TransportCapabilities
   readonly maxMessageBytes: number
   private readonly options: ResolvedOptions
   private readonly keys: NamespaceKeys
@@ -67,6 +69,20 @@ export class RedisStreamsTransport implements Transport {
     this.options = resolveOptions(input)
     this.maxMessageBytes = this.options.maxMessageBytes
     this.keys = namespaceKeys(this.options.namespace)
+    const readAhead = this.options.readAhead
+    this.capabilities = Object.freeze({
+      maxDelayMs: Number.POSITIVE_INFINITY,
+      historyBytes: Number.POSITIVE_INFINITY,
+      retryCarriesHistory: true,
+      deadLetterBrowsing: 'exact',
+      // One stream read in order by a concurrency-1 listener. Several processes of one group compete
+      // for entries (Redis has no partitions), so the order holds per process, as the suite tests.
+      orderingByKey: true,
+      crashRecovery: true,
+      durableGroups: true,
+      ephemeralGroups: true,
+      readAhead: (concurrency: number) => readAhead ?? concurrency,
+    })
   }
 
   connect(context: TransportContext): Promise<void> {

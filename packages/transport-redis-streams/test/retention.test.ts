@@ -41,7 +41,7 @@ const transport = redisStreamsTransport({
 })
 await transport.connect({ logger: silentLogger, notify: () => {} })
 const options = { group: ${JSON.stringify(group)}, patterns: ['audit.*'], durable: false, concurrency: 8,
-  ackTimeoutMs: 60000, consumerName: 'doomed-process' }
+  ackTimeoutMs: 60000, consumerName: 'doomed-process', maxAttempts: 5 }
 await transport.subscribe(options, async (delivery) => {
   const event = decodeEnvelope(delivery.body)
   if (event.type === 'audit.retry') await delivery.retry({ delayMs: 600000, attempt: 2, history: [] })

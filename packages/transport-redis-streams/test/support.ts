@@ -65,6 +65,7 @@ export function subscribeOptions(
     concurrency: 8,
     ackTimeoutMs: 1000,
     consumerName: `proc-${randomBytes(3).toString('hex')}`,
+    maxAttempts: 5,
     ...overrides,
   }
 }

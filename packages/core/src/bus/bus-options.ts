@@ -1,6 +1,7 @@
 import type { ListenerDefaults } from '../listener/listen-options.js'
 import type { Logger } from '../observability/logger.js'
 import type { StandardSchemaV1 } from '../schema/standard-schema.js'
+import type { Clock } from '../time/clock.js'
 import type { Transport } from '../transport/transport.js'
 
 /**
@@ -29,4 +30,9 @@ export interface BusOptions<Events extends EventCatalogue = AnyEvents> {
   readonly drainTimeoutMs?: number
   /** This process's name within its groups (Redis consumer name); default `<hostname>-<pid>-<n>`. */
   readonly processName?: string
+  /**
+   * Time for handler deadlines, lease renewal and failure records (default: the system clock). The
+   * testkit passes its ManualClock so a test drives time instead of waiting for it.
+   */
+  readonly clock?: Clock
 }

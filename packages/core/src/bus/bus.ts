@@ -14,6 +14,7 @@ import {
 import {
   type Handler,
   type ListenOptions,
+  assertListenerDefaults,
   type PublishOptions,
   resolveListenOptions,
 } from '../listener/listen-options.js'
@@ -25,11 +26,12 @@ import {
   assertGroupName,
   assertPattern,
   assertServiceName,
-  describeValue,
 } from '../patterns/names.js'
 import { compilePatterns } from '../patterns/patterns.js'
+import { describeValue } from '../util/describe-value.js'
 import { isStandardSchema, type StandardSchemaV1, validateWithSchema } from '../schema/standard-schema.js'
 import { parseTransportUrl, transportFromUrl } from '../transport/resolve-url.js'
+import { type Clock, systemClock } from '../time/clock.js'
 import type { Transport } from '../transport/transport.js'
 import type { AnyEvents, BusOptions, EventCatalogue } from './bus-options.js'
 
@@ -46,6 +48,18 @@ export interface ListenerInfo {
   readonly patterns: readonly string[]
 }
 
+/**
+ * What listen() returns. Awaiting it waits until the group is declared on the broker, so "listen,
+ * then publish" never loses the first event on a running bus (before start() it resolves at once:
+ * start() declares the group). `stop()` drains and removes this listener alone.
+ */
+export interface Listener extends ListenerInfo, PromiseLike<void> {
+  /** Resolves once the group exists and this process consumes from it. */
+  readonly ready: Promise<void>
+  /** Stop fetching, wait for its in-flight handlers (up to drainTimeoutMs), then forget it. */
+  stop(): Promise<void>
+}
+
 let busCounter = 0
 
 export class Bus<Events extends EventCatalogue = AnyEvents> {
@@ -56,6 +70,7 @@ export class Bus<Events extends EventCatalogue = AnyEvents> {
   private readonly listeners: ListenerInfo[] = []
   private readonly schemas: Map<string, StandardSchemaV1>
   private readonly drainTimeoutMs: number
+  private readonly clock: Clock
   private readonly processName: string
   private readonly source: string
   private transport: Transport | undefined
@@ -103,6 +118,12 @@ export class Bus<Events extends EventCatalogue = AnyEvents> {
       }
       this.schemas.set(name, schema)
     }
+    this.clock = options.clock ?? systemClock
+    if (typeof this.clock?.now !== 'function' || typeof this.clock.setTimeout !== 'function') {
+      throw new ConfigError(
+        'createBus({ clock }) must have now(), setTimeout() and clearTimeout(), such as the testkit\'s ManualClock.',
+      )
+    }
     this.drainTimeoutMs = options.drainTimeoutMs ?? 30_000
     if (typeof this.drainTimeoutMs !== 'number' || !(this.drainTimeoutMs >= 0)) {
       throw new ConfigError(
@@ -116,26 +137,24 @@ export class Bus<Events extends EventCatalogue = AnyEvents> {
         'createBus({ processName }) must be 1 to 100 letters, digits, ".", ":", "_" or "-".',
       )
     }
-    resolveListenOptions({ name: 'defaults-check', ...options.defaults })
+    assertListenerDefaults(options.defaults)
   }
 
   get state(): BusState {
     return this.stateValue
   }
 
-  /** Register a listener before start(). The consumer group is `<service>-<options.name>`. */
+  /**
+   * Register a listener; the consumer group is `<service>-<options.name>`. Before start() it is
+   * declared by start(); on a running bus it subscribes at once (await the result before relying on it).
+   */
   listen<Pattern extends string>(
     pattern: Pattern | readonly Pattern[],
     handler: Handler<PayloadFor<Events, Pattern>>,
     options: ListenOptions<PayloadFor<Events, Pattern>>,
-  ): ListenerInfo {
+  ): Listener {
     if (this.stateValue === 'closing' || this.stateValue === 'closed')
       throw new TransportClosedError('listen')
-    if (this.stateValue !== 'idle') {
-      throw new ConfigError(
-        'listen() must be called before start(): register every listener, then start the bus once.',
-      )
-    }
     const patterns: readonly string[] =
       typeof pattern === 'string' ? [pattern] : [...(pattern as readonly string[])]
     if (patterns.length === 0)
@@ -166,11 +185,53 @@ export class Bus<Events extends EventCatalogue = AnyEvents> {
       schemaFor: (type) => this.schemas.get(type),
       publish: (type, data, publishOptions) =>
         this.publish(type as keyof Events & string, data as never, publishOptions),
+      clock: this.clock,
     })
     this.runners.set(group, runner)
-    const info = { name: resolved.name, group, patterns }
+    const info: ListenerInfo = { name: resolved.name, group, patterns }
     this.listeners.push(info)
-    return info
+    const ready = this.stateValue === 'idle' ? Promise.resolve() : this.subscribeLate(runner)
+    ready.catch(() => {}) // the caller may not await it; a failure is logged by subscribeLate
+    let stopping: Promise<void> | undefined
+    return {
+      ...info,
+      ready,
+      // biome-ignore lint/suspicious/noThenProperty: awaiting the listener waits until it is subscribed
+      then: (onReady, onFailed) => ready.then(onReady, onFailed),
+      stop: () => {
+        stopping ??= this.stopListener(runner, info)
+        return stopping
+      },
+    }
+  }
+
+  /** A listener added to a starting or running bus subscribes as soon as the bus is connected. */
+  private async subscribeLate(runner: ListenerRunner): Promise<void> {
+    try {
+      await this.starting
+      if (this.runners.get(runner.group) !== runner) return // stopped meanwhile
+      await runner.subscribe(await this.connect())
+    } catch (error) {
+      this.logger.error(
+        { err: error, group: runner.group },
+        'a listener added to the running bus could not subscribe',
+      )
+      throw error
+    }
+  }
+
+  private async stopListener(runner: ListenerRunner, info: ListenerInfo): Promise<void> {
+    if (this.runners.get(runner.group) !== runner) return
+    const drained = await runner.drain(this.drainTimeoutMs)
+    if (!drained) {
+      this.logger.warn(
+        { group: runner.group, drainTimeoutMs: this.drainTimeoutMs },
+        'listener.stop(): some handlers did not finish in time; their events will be redelivered',
+      )
+    }
+    this.runners.delete(runner.group)
+    const index = this.listeners.indexOf(info)
+    if (index >= 0) this.listeners.splice(index, 1)
   }
 
   /** Connect, create every listener's group and start consuming. Idempotent. */

@@ -3,8 +3,16 @@ import type { AttemptFailure } from '../transport/transport.js'
 const STACK_LINES = 8
 const MESSAGE_LENGTH = 2000
 
-/** One history record for a failed attempt; stacks are trimmed so dead letters stay small. */
-export function recordFailure(error: unknown, attempt: number, retryDelayMs?: number): AttemptFailure {
+/**
+ * One history record for a failed attempt; stacks are trimmed so dead letters stay small. `nowMs`
+ * is the time of the failure (core passes its clock's, so a manual clock drives it in tests).
+ */
+export function recordFailure(
+  error: unknown,
+  attempt: number,
+  retryDelayMs?: number,
+  nowMs: number = Date.now(),
+): AttemptFailure {
   const cause =
     error instanceof Error && error.name === 'NonRetryable' && error.cause instanceof Error
       ? error.cause
@@ -14,7 +22,7 @@ export function recordFailure(error: unknown, attempt: number, retryDelayMs?: nu
   const stack = cause instanceof Error && cause.stack ? trimStack(cause.stack) : undefined
   return {
     attempt,
-    at: new Date().toISOString(),
+    at: new Date(nowMs).toISOString(),
     error: stack === undefined ? { name, message } : { name, message, stack },
     ...(retryDelayMs === undefined ? {} : { retryDelayMs }),
   }

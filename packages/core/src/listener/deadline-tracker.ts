@@ -1,4 +1,5 @@
-import { Queue } from '../memory/queue.js'
+import { type Clock, systemClock } from '../time/clock.js'
+import { Queue } from '../util/queue.js'
 
 interface Deadline {
   readonly at: number
@@ -13,12 +14,15 @@ interface Deadline {
  */
 export class DeadlineTracker {
   private readonly deadlines = new Queue<Deadline>()
-  private handle: NodeJS.Timeout | undefined
+  private handle: unknown
 
-  constructor(private readonly timeoutMs: number) {}
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly clock: Clock = systemClock,
+  ) {}
 
   start(onExpire: () => void): Deadline {
-    const deadline: Deadline = { at: performance.now() + this.timeoutMs, done: false, onExpire }
+    const deadline: Deadline = { at: this.clock.now() + this.timeoutMs, done: false, onExpire }
     this.deadlines.push(deadline)
     if (this.handle === undefined) this.arm(this.timeoutMs)
     return deadline
@@ -29,18 +33,17 @@ export class DeadlineTracker {
   }
 
   stop(): void {
-    if (this.handle !== undefined) clearTimeout(this.handle)
+    if (this.handle !== undefined) this.clock.clearTimeout(this.handle)
     this.handle = undefined
   }
 
   private arm(delayMs: number): void {
-    this.handle = setTimeout(this.expire, Math.max(1, Math.ceil(delayMs)))
-    this.handle.unref()
+    this.handle = this.clock.setTimeout(this.expire, Math.max(1, Math.ceil(delayMs)))
   }
 
   private readonly expire = (): void => {
     this.handle = undefined
-    const now = performance.now()
+    const now = this.clock.now()
     for (;;) {
       const head = this.deadlines.shift()
       if (!head) return

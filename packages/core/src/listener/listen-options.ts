@@ -2,7 +2,8 @@ import type { Event } from '../envelope/envelope.js'
 import { ConfigError } from '../errors/errors.js'
 import type { IdempotencyOptions } from '../idempotency/idempotency-store.js'
 import type { Logger } from '../observability/logger.js'
-import { assertListenerName, describeValue } from '../patterns/names.js'
+import { assertListenerName } from '../patterns/names.js'
+import { describeValue } from '../util/describe-value.js'
 import type { ErrorVerdict } from '../retry/decision.js'
 import { type RetryOptions, type RetryPolicy, resolveRetryPolicy } from '../retry/retry-policy.js'
 
@@ -140,6 +141,30 @@ export function resolveListenOptions(
     }
   }
   return resolved
+}
+
+const DEFAULT_OPTIONS = new Set(['retry', 'concurrency', 'timeoutMs', 'ackTimeoutMs'])
+
+/** Checks `createBus({ defaults })` once, so a bad default fails at createBus, not at the first listen(). */
+export function assertListenerDefaults(defaults: unknown): void {
+  if (defaults === undefined) return
+  if (defaults === null || typeof defaults !== 'object' || Array.isArray(defaults)) {
+    throw new ConfigError(
+      `createBus({ defaults }) must be an object such as { concurrency: 4, retry: { maxAttempts: 3 } }; got ${describeValue(defaults)}.`,
+    )
+  }
+  const given = defaults as ListenerDefaults
+  for (const key of Object.keys(given)) {
+    if (!DEFAULT_OPTIONS.has(key)) {
+      throw new ConfigError(
+        `createBus({ defaults }) has no option "${key}": the defaults are ${[...DEFAULT_OPTIONS].join(', ')}.`,
+      )
+    }
+  }
+  resolveRetryPolicy(given.retry)
+  if (given.concurrency !== undefined) wholeNumber(given.concurrency, 'concurrency', 1, 10_000)
+  if (given.timeoutMs !== undefined) milliseconds(given.timeoutMs, 'timeoutMs', true)
+  if (given.ackTimeoutMs !== undefined) milliseconds(given.ackTimeoutMs, 'ackTimeoutMs', false)
 }
 
 function booleanOption(value: unknown, fallback: boolean, name: string): boolean {

@@ -1,14 +1,22 @@
 import { recordFailure } from '../dead-letter/attempt-history.js'
+import { fitHistory } from '../dead-letter/history-budget.js'
 import { decodeEnvelope, type Event } from '../envelope/envelope.js'
 import { uuidv7 } from '../envelope/uuidv7.js'
-import { CrashLoopError, HandlerTimeoutError } from '../errors/errors.js'
-import { Queue } from '../memory/queue.js'
+import { ConfigError, CrashLoopError, HandlerTimeoutError } from '../errors/errors.js'
+import { Queue } from '../util/queue.js'
 import type { Lifecycle } from '../observability/lifecycle.js'
 import type { Logger } from '../observability/logger.js'
 import type { PatternMatcher } from '../patterns/patterns.js'
 import { decide } from '../retry/decision.js'
 import { type StandardSchemaV1, validateWithSchema } from '../schema/standard-schema.js'
-import type { AttemptFailure, Delivery, Subscription, Transport } from '../transport/transport.js'
+import type { Clock } from '../time/clock.js'
+import type {
+  AttemptFailure,
+  Delivery,
+  Subscription,
+  Transport,
+  TransportCapabilities,
+} from '../transport/transport.js'
 import { DeadlineTracker } from './deadline-tracker.js'
 import { DeliveryContext } from './handler-context.js'
 import type { Handler, PublishOptions, ResolvedListenOptions } from './listen-options.js'
@@ -24,17 +32,25 @@ export interface ListenerRunnerDeps {
   readonly logger: Logger
   readonly schemaFor: (type: string) => StandardSchemaV1 | undefined
   readonly publish: (type: string, data: unknown, options?: PublishOptions) => Promise<Event>
+  /** Time for deadlines, lease renewal and failure records; the testkit's manual clock replaces it. */
+  readonly clock: Clock
 }
 
 /**
- * Runs one listener in this process: takes deliveries from the transport, enforces concurrency and
- * deadlines, and turns every outcome into exactly one ack, retry or dead letter.
+ * Runs one listener in this process: takes deliveries from the transport, is the one concurrency gate
+ * (at most `concurrency` handlers; what the transport hands over beyond that waits here, in order),
+ * enforces deadlines, renews the lease of every delivery it holds, and turns every outcome into
+ * exactly one ack, retry, dead letter or (on close) release.
  */
 export class ListenerRunner {
   private subscription: Subscription | undefined
   private readonly deadlines: DeadlineTracker | undefined
   private readonly waiting = new Queue<{ readonly delivery: Delivery; readonly settled: () => void }>()
-  private readonly running = new Set<DeliveryContext>()
+  /** Handlers whose promise is still pending, with their delivery (for lease renewal and abort). */
+  private readonly running = new Map<DeliveryContext, Delivery>()
+  private capabilities: TransportCapabilities | undefined
+  private leaseTimer: unknown
+  private subscribing: Promise<void> | undefined
   private inFlight = 0
   private idleWaiters: (() => void)[] = []
   /** Set when close gave up waiting: late outcomes must not settle deliveries the broker took back. */
@@ -42,12 +58,27 @@ export class ListenerRunner {
 
   constructor(private readonly deps: ListenerRunnerDeps) {
     const timeoutMs = deps.options.timeoutMs
-    this.deadlines = Number.isFinite(timeoutMs) ? new DeadlineTracker(timeoutMs) : undefined
+    this.deadlines = Number.isFinite(timeoutMs) ? new DeadlineTracker(timeoutMs, deps.clock) : undefined
   }
 
-  async subscribe(transport: Transport): Promise<void> {
-    if (this.subscription) return
+  get group(): string {
+    return this.deps.group
+  }
+
+  /** Declare the group and start consuming; a failed attempt may be repeated. */
+  subscribe(transport: Transport): Promise<void> {
+    if (this.subscription) return Promise.resolve()
+    this.subscribing ??= this.open(transport).finally(() => {
+      this.subscribing = undefined
+    })
+    return this.subscribing
+  }
+
+  private async open(transport: Transport): Promise<void> {
     const { group, patterns, options, consumerName } = this.deps
+    const capabilities = transport.capabilities
+    assertDelaysFit(group, options.retry.backoff, capabilities.maxDelayMs, transport.name)
+    this.capabilities = capabilities
     this.subscription = await transport.subscribe(
       {
         group,
@@ -56,17 +87,56 @@ export class ListenerRunner {
         concurrency: options.concurrency,
         ackTimeoutMs: options.ackTimeoutMs,
         consumerName,
+        maxAttempts: options.retry.maxAttempts,
       },
       this.onDelivery,
     )
+    this.renewLeasesEvery(Math.max(10, Math.floor(options.ackTimeoutMs / 3)))
+  }
+
+  /**
+   * Core owns leases: every delivery this process holds (handler running, or waiting for a slot) has
+   * its lease renewed well within ackTimeoutMs, so only a dead or stalled process loses its events.
+   */
+  private renewLeasesEvery(intervalMs: number): void {
+    const { clock } = this.deps
+    const renew = (): void => {
+      this.leaseTimer = clock.setTimeout(renew, intervalMs)
+      for (const delivery of this.running.values()) this.extendLease(delivery)
+      this.waiting.forEach(({ delivery }) => this.extendLease(delivery))
+    }
+    this.leaseTimer = clock.setTimeout(renew, intervalMs)
+  }
+
+  private extendLease(delivery: Delivery): void {
+    delivery.extendLease?.().catch((error: unknown) =>
+      this.deps.logger.debug({ err: error, group: this.deps.group }, 'renewing a lease failed'),
+    )
+  }
+
+  private stopLeaseRenewal(): void {
+    if (this.leaseTimer !== undefined) this.deps.clock.clearTimeout(this.leaseTimer)
+    this.leaseTimer = undefined
   }
 
   /** Stop fetching, then wait for in-flight handlers up to `drainTimeoutMs`; true when all settled. */
   async drain(drainTimeoutMs: number): Promise<boolean> {
+    await this.subscribing?.catch(() => {})
     await this.subscription?.stop()
-    // Deliveries the transport handed over but no handler started yet: left unsettled, so the
-    // broker redelivers them; their promises resolve so no adapter waits on them forever.
-    for (const { settled } of this.waiting.drain()) settled()
+    // Deliveries the transport handed over but no handler started: back to the group at once.
+    await Promise.all(
+      this.waiting.drain().map(({ delivery, settled }) =>
+        delivery
+          .release()
+          .catch((error: unknown) =>
+            this.deps.logger.debug(
+              { err: error, group: this.deps.group },
+              'releasing an unstarted delivery failed; the broker redelivers it after ackTimeoutMs',
+            ),
+          )
+          .finally(settled),
+      ),
+    )
     if (this.inFlight > 0) {
       let timer: NodeJS.Timeout | undefined
       const idle = new Promise<boolean>((resolve) => this.idleWaiters.push(() => resolve(true)))
@@ -77,10 +147,12 @@ export class ListenerRunner {
       clearTimeout(timer)
       if (!drained) {
         this.abandoned = true
-        for (const context of this.running)
+        for (const context of this.running.keys())
           context.abort(new Error('The bus closed before this handler finished.'))
       }
     }
+    // Abandoned deliveries get no more renewals: the broker gives them to another process.
+    this.stopLeaseRenewal()
     this.deadlines?.stop()
     return !this.abandoned
   }
@@ -124,7 +196,7 @@ export class ListenerRunner {
         delivery,
         undefined,
         uuidv7(),
-        [recordFailure(error, delivery.attempt)],
+        [recordFailure(error, delivery.attempt, undefined, this.deps.clock.now())],
         'decode error',
       )
     }
@@ -133,6 +205,8 @@ export class ListenerRunner {
       const failure = recordFailure(
         new CrashLoopError(delivery.attempt, options.retry.maxAttempts),
         delivery.attempt,
+        undefined,
+        this.deps.clock.now(),
       )
       return this.deadLetter(delivery, event, event.id, [...delivery.history, failure], 'crash loop')
     }
@@ -149,7 +223,7 @@ export class ListenerRunner {
       delivery.attempt,
       group,
       delivery.redelivered,
-      Date.now(),
+      this.deps.clock.now(),
       this.deps.logger,
       this.deps.publish,
     )
@@ -161,7 +235,7 @@ export class ListenerRunner {
         const data = await validateWithSchema(schema, event.type, event.data)
         event = { ...event, data }
       }
-      const pending = this.invoke(event, context)
+      const pending = this.invoke(event, context, delivery)
       if (pending) await pending // a synchronous handler costs no extra turn of the microtask queue
     } catch (error) {
       failure = error ?? new Error('The handler threw a nullish value.')
@@ -183,12 +257,12 @@ export class ListenerRunner {
     return this.fail(delivery, event, context, failure)
   }
 
-  private invoke(event: Event, context: DeliveryContext): Promise<void> | undefined {
+  private invoke(event: Event, context: DeliveryContext, delivery: Delivery): Promise<void> | undefined {
     // A synchronous handler is over before close() could abort it: only running promises are tracked
     // (a Set that churns per event costs a busy listener measurable GC work).
     const result: unknown = this.deps.handler(event, context)
     if (!isThenable(result)) return undefined
-    this.running.add(context)
+    this.running.set(context, delivery)
     const deadlines = this.deadlines
     if (!deadlines)
       return Promise.resolve(result).then(
@@ -242,13 +316,23 @@ export class ListenerRunner {
         )
       }
     }
-    const decision = decide(error, attempt, options.retry, verdict)
+    let decision = decide(error, attempt, options.retry, verdict)
+    const maxDelayMs = this.capabilities?.maxDelayMs ?? Number.POSITIVE_INFINITY
+    if (decision.action === 'retry' && decision.delayMs > maxDelayMs) {
+      decision = {
+        action: 'dead-letter',
+        reason: `retry delay of ${decision.delayMs} ms is over the ${maxDelayMs} ms this transport can schedule`,
+      }
+    }
     if (decision.action === 'ack') {
       await this.settle(() => delivery.ack())
       return
     }
     if (decision.action === 'retry') {
-      const history = [...delivery.history, recordFailure(error, attempt, decision.delayMs)]
+      const history = this.fit([
+        ...delivery.history,
+        recordFailure(error, attempt, decision.delayMs, this.deps.clock.now()),
+      ])
       await this.settle(() => delivery.retry({ delayMs: decision.delayMs, attempt: attempt + 1, history }))
       lifecycle.emit('retry-scheduled', {
         event,
@@ -263,7 +347,7 @@ export class ListenerRunner {
       delivery,
       event,
       event.id,
-      [...delivery.history, recordFailure(error, attempt)],
+      [...delivery.history, recordFailure(error, attempt, undefined, this.deps.clock.now())],
       decision.reason,
     )
   }
@@ -284,13 +368,34 @@ export class ListenerRunner {
       await this.settle(() => delivery.ack())
       return
     }
-    await this.settle(() => delivery.deadLetter({ id, type: event?.type, history, reason }))
-    lifecycle.emit('dead-lettered', { event, id, group, reason, history })
+    const fitted = this.fit(history)
+    await this.settle(() => delivery.deadLetter({ id, type: event?.type, history: fitted, reason }))
+    lifecycle.emit('dead-lettered', { event, id, group, reason, history: fitted })
+  }
+
+  /** The history within the transport's metadata budget (the newest record always kept). */
+  private fit(history: readonly AttemptFailure[]): readonly AttemptFailure[] {
+    return fitHistory(history, this.capabilities?.historyBytes ?? Number.POSITIVE_INFINITY)
   }
 
   /** Settles unless close() gave up on this listener: the broker already took the delivery back. */
   private settle(action: () => Promise<void>): Promise<void> | undefined {
     return this.abandoned ? undefined : action()
+  }
+}
+
+/** A policy whose longest delay is known (fixed, exponential) is checked against the broker at start. */
+function assertDelaysFit(
+  group: string,
+  backoff: { readonly maxDelayMs?: number },
+  maxDelayMs: number,
+  transportName: string,
+): void {
+  const longest = backoff.maxDelayMs
+  if (longest !== undefined && longest > maxDelayMs) {
+    throw new ConfigError(
+      `The retry back-off of group "${group}" waits up to ${longest} ms, but the ${transportName} transport can delay a retry by at most ${maxDelayMs} ms: lower the back-off's maxMs (or fixed delay) to ${maxDelayMs} or less.`,
+    )
   }
 }
 

@@ -1,3 +1,4 @@
+import type { Logger } from '../observability/logger.js'
 import { compilePatterns, type PatternMatcher } from '../patterns/patterns.js'
 import { type Clock, systemClock } from '../time/clock.js'
 import type {
@@ -8,7 +9,9 @@ import type {
   RetryInstruction,
   StoredDeadLetter,
 } from '../transport/transport.js'
-import { Queue } from './queue.js'
+import { type Leased, LeaseTracker } from '../transport/kit/lease-tracker.js'
+import { SettleOnce } from '../transport/kit/settle-once.js'
+import { Queue } from '../util/queue.js'
 import { TimerHeap } from './timer-heap.js'
 
 /** Messages are kept as the encoded text: an in-process queue needs no bytes. */
@@ -19,17 +22,33 @@ interface StoredMessage {
   readonly redelivered: boolean
 }
 
+/** What a subscription tells the broker when it attaches. */
+export interface AttachOptions {
+  readonly group: string
+  readonly patterns: readonly string[]
+  readonly durable: boolean
+  readonly concurrency: number
+  /** A delivery whose lease is not renewed this long goes back to the group (G7). */
+  readonly ackTimeoutMs: number
+}
+
 /** One process attached to a group (one subscription of one transport). */
 export class MemoryConsumer {
   inFlight = 0
   active = true
   readonly unsettled = new Set<MemoryDelivery>()
+  readonly leases: LeaseTracker<MemoryDelivery>
 
   constructor(
     readonly group: MemoryGroup,
     readonly concurrency: number,
     readonly onDelivery: DeliveryHandler,
-  ) {}
+    ackTimeoutMs: number,
+    broker: MemoryBroker,
+    readonly logger: Logger,
+  ) {
+    this.leases = new LeaseTracker(ackTimeoutMs, (delivery) => broker.lapse(delivery), broker.clock)
+  }
 }
 
 export class MemoryGroup {
@@ -61,8 +80,9 @@ export class MemoryGroup {
   }
 }
 
-class MemoryDelivery implements Delivery {
-  private settled = false
+class MemoryDelivery implements Delivery, Leased {
+  private readonly settlement = new SettleOnce()
+  leaseUntil = 0
 
   constructor(
     private readonly broker: MemoryBroker,
@@ -86,13 +106,27 @@ class MemoryDelivery implements Delivery {
     return this.message.redelivered
   }
 
+  get leaseEnded(): boolean {
+    return this.settlement.settled
+  }
+
   ack(): Promise<void> {
-    this.settle()
+    this.settle('ack')
+    return RESOLVED
+  }
+
+  release(): Promise<void> {
+    if (this.settle('release')) this.broker.putBack(this.consumer.group, this.message)
+    return RESOLVED
+  }
+
+  extendLease(): Promise<void> {
+    if (!this.settlement.settled && this.consumer.unsettled.has(this)) this.consumer.leases.hold(this)
     return RESOLVED
   }
 
   retry(instruction: RetryInstruction): Promise<void> {
-    if (this.settle()) {
+    if (this.settle('retry')) {
       const group = this.consumer.group
       const message: StoredMessage = {
         text: this.message.text,
@@ -106,7 +140,7 @@ class MemoryDelivery implements Delivery {
   }
 
   deadLetter(record: DeadLetterInstruction): Promise<void> {
-    if (this.settle()) {
+    if (this.settle('deadLetter')) {
       this.consumer.group.deadLetters.push({
         id: record.id,
         group: this.consumer.group.name,
@@ -119,19 +153,21 @@ class MemoryDelivery implements Delivery {
     return RESOLVED
   }
 
-  /** Returns false when already settled, or when the consumer was closed and took it back. */
-  private settle(): boolean {
-    if (this.settled) return false
-    this.settled = true
+  /**
+   * False when already settled (one warning, the kit's rule), or when the broker took it back
+   * (consumer closed, lease lapsed): a late settlement of a stalled handler changes nothing.
+   */
+  private settle(operation: string): boolean {
+    if (!this.settlement.claim(operation, this.consumer.logger, this.consumer.group.name)) return false
     if (!this.consumer.unsettled.delete(this)) return false
     this.consumer.inFlight -= 1
     this.broker.scheduleDispatch(this.consumer.group)
     return true
   }
 
-  /** The consumer died holding it: back to the group, counted as a crash redelivery. */
+  /** The consumer died (or stalled) holding it: back to the group, counted as a crash redelivery. */
   abandon(): StoredMessage {
-    this.settled = true
+    this.settlement.claim('abandon', this.consumer.logger, this.consumer.group.name)
     return { ...this.message, attempt: this.message.attempt + 1, redelivered: true }
   }
 }
@@ -161,7 +197,10 @@ export class MemoryBroker {
 
   private static readonly shared = new Map<string, MemoryBroker>()
 
-  /** The process-wide broker of a name (`memory://<name>`; default "default"). */
+  /**
+   * The process-wide broker of a name (`memory://<name>`; default "default"): buses of one process
+   * that name it see each other, and its durable groups outlive every bus, as on a real broker.
+   */
   static named(name = 'default'): MemoryBroker {
     let broker = MemoryBroker.shared.get(name)
     if (!broker) {
@@ -169,6 +208,15 @@ export class MemoryBroker {
       MemoryBroker.shared.set(name, broker)
     }
     return broker
+  }
+
+  /**
+   * Forget the process-wide broker of a name (or all of them) with everything it holds: a later
+   * `memory://<name>` starts empty. For test suites and long-running processes that create many names.
+   */
+  static evict(name?: string): void {
+    if (name === undefined) MemoryBroker.shared.clear()
+    else MemoryBroker.shared.delete(name)
   }
 
   /** Delayed retries waiting right now (all groups). */
@@ -191,10 +239,7 @@ export class MemoryBroker {
     return this.groups.get(name)
   }
 
-  attach(
-    options: { group: string; patterns: readonly string[]; durable: boolean; concurrency: number },
-    onDelivery: DeliveryHandler,
-  ): MemoryConsumer {
+  attach(options: AttachOptions, onDelivery: DeliveryHandler, logger: Logger): MemoryConsumer {
     let group = this.groups.get(options.group)
     if (!group) {
       group = new MemoryGroup(options.group, options.patterns, options.durable)
@@ -204,7 +249,14 @@ export class MemoryBroker {
       group.durable = options.durable
     }
     this.routes = new Map()
-    const consumer = new MemoryConsumer(group, options.concurrency, onDelivery)
+    const consumer = new MemoryConsumer(
+      group,
+      options.concurrency,
+      onDelivery,
+      options.ackTimeoutMs,
+      this,
+      logger,
+    )
     group.consumers.push(consumer)
     this.scheduleDispatch(group)
     return consumer
@@ -215,9 +267,25 @@ export class MemoryBroker {
     consumer.active = false
   }
 
+  /** A lease lapsed (the handler's process stalled): the message goes to the group's next consumer. */
+  lapse(delivery: MemoryDelivery): void {
+    const consumer = delivery.consumer
+    if (!consumer.unsettled.delete(delivery)) return
+    consumer.inFlight -= 1
+    this.putBack(consumer.group, delivery.abandon())
+  }
+
+  /** Back at the head of its group's queue (released or lapsed), so it is the next delivery. */
+  putBack(group: MemoryGroup, message: StoredMessage): void {
+    if (this.groups.get(group.name) !== group) return
+    group.queue.unshift(message)
+    this.scheduleDispatch(group)
+  }
+
   /** The consumer is gone: what it held returns to the group at once, as from a closed channel. */
   detach(consumer: MemoryConsumer): void {
     consumer.active = false
+    consumer.leases.stop()
     const group = consumer.group
     const index = group.consumers.indexOf(consumer)
     if (index >= 0) group.consumers.splice(index, 1)
@@ -284,6 +352,7 @@ export class MemoryBroker {
       const delivery = new MemoryDelivery(this, consumer, message)
       consumer.inFlight += 1
       consumer.unsettled.add(delivery)
+      consumer.leases.hold(delivery)
       this.burst += 1
       // Core's delivery handler never rejects: it settles every delivery and logs its own errors.
       void consumer.onDelivery(delivery)

@@ -1,10 +1,13 @@
 import { ConfigError, TransportClosedError } from '../errors/errors.js'
+import { type Logger, silentLogger } from '../observability/logger.js'
+import { assertSubscribeOptions } from '../transport/kit/subscribe-options.js'
 import type {
   DeliveryHandler,
   OutgoingMessage,
   SubscribeOptions,
   Subscription,
   Transport,
+  TransportCapabilities,
   TransportContext,
   TransportDeadLetters,
 } from '../transport/transport.js'
@@ -40,18 +43,37 @@ export function memoryTransport(
   )
 }
 
+/**
+ * The memory transport can do everything a broker can; it hands core no more than `concurrency`
+ * deliveries at once (no read-ahead), and leases lapse on the broker's clock.
+ */
+const MEMORY_CAPABILITIES: TransportCapabilities = Object.freeze({
+  maxDelayMs: Number.POSITIVE_INFINITY,
+  historyBytes: Number.POSITIVE_INFINITY,
+  retryCarriesHistory: true,
+  deadLetterBrowsing: 'exact',
+  orderingByKey: true,
+  crashRecovery: true,
+  durableGroups: true,
+  ephemeralGroups: true,
+  readAhead: () => 0,
+})
+
 class MemoryTransport implements Transport {
   readonly name = 'memory'
+  readonly capabilities = MEMORY_CAPABILITIES
   private readonly consumers = new Set<MemoryConsumer>()
   private closed = false
+  private logger: Logger = silentLogger
 
   constructor(
     readonly broker: MemoryBroker,
     readonly maxMessageBytes: number,
   ) {}
 
-  async connect(_context: TransportContext): Promise<void> {
+  async connect(context: TransportContext): Promise<void> {
     if (this.closed) throw new TransportClosedError('connect')
+    this.logger = context.logger
   }
 
   publish(message: OutgoingMessage): Promise<void> {
@@ -62,7 +84,8 @@ class MemoryTransport implements Transport {
 
   async subscribe(options: SubscribeOptions, onDelivery: DeliveryHandler): Promise<Subscription> {
     if (this.closed) throw new TransportClosedError('subscribe')
-    const consumer = this.broker.attach(options, onDelivery)
+    assertSubscribeOptions(options, this.name)
+    const consumer = this.broker.attach(options, onDelivery, this.logger)
     this.consumers.add(consumer)
     return {
       stop: async () => {

@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors/errors.js'
+import { describeValue } from '../util/describe-value.js'
 
 const EVENT_NAME = /^[a-z0-9_-]+(\.[a-z0-9_-]+)*$/
 const SERVICE_OR_LISTENER_NAME = /^[a-z0-9]+([_-][a-z0-9]+)*$/
@@ -64,20 +65,14 @@ function assertSimpleName(
   }
 }
 
-/** A consumer group name, `<service>-<listener>`, as given to deadLetters(group). */
-export function assertGroupName(group: unknown): asserts group is string {
-  if (typeof group !== 'string' || !SERVICE_OR_LISTENER_NAME.test(group)) {
+/**
+ * A consumer group name, `<service>-<listener>` (an ephemeral group adds `-<random hex>`): the one
+ * rule for every transport, so a name core makes is valid on every broker.
+ */
+export function assertGroupName(group: unknown, where = 'deadLetters(group)'): asserts group is string {
+  if (typeof group !== 'string' || group.length > 200 || !SERVICE_OR_LISTENER_NAME.test(group)) {
     throw new ConfigError(
-      `deadLetters(group) needs a consumer group name "<service>-<listener>", such as "shipping-create-shipment"; got ${describeValue(group)}.`,
+      `${where} needs a consumer group name "<service>-<listener>", such as "shipping-create-shipment"; got ${describeValue(group)}.`,
     )
   }
-}
-
-/** A short description of a bad argument for error messages. */
-export function describeValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value)
-  if (value === null) return 'null'
-  if (Array.isArray(value)) return 'an array'
-  if (typeof value === 'object') return 'an object'
-  return `${typeof value} ${String(value)}`
 }

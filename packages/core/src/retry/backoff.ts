@@ -1,12 +1,16 @@
 import { ConfigError } from '../errors/errors.js'
 
-/** Delay in milliseconds before the attempt after failed attempt `attempt` (1-based). */
-export type Backoff = (attempt: number) => number
+/**
+ * Delay in milliseconds before the attempt after failed attempt `attempt` (1-based). `fixed` and
+ * `exponential` also say their longest delay, so a listener is checked against the broker's maximum
+ * delay at start instead of failing on the fifth attempt.
+ */
+export type Backoff = ((attempt: number) => number) & { readonly maxDelayMs?: number }
 
 /** The same delay every time. */
 export function fixed(delayMs: number): Backoff {
   assertNonNegative(delayMs, 'fixed(delayMs)')
-  return () => delayMs
+  return Object.assign(() => delayMs, { maxDelayMs: delayMs })
 }
 
 export interface ExponentialOptions {
@@ -36,12 +40,13 @@ export function exponential(options: ExponentialOptions = {}): Backoff {
   if (maxMs < initialMs) {
     throw new ConfigError(`exponential({ maxMs }) (${maxMs}) must be at least initialMs (${initialMs}).`)
   }
-  return (attempt) => {
+  const delay = (attempt: number): number => {
     const base = Math.min(maxMs, initialMs * factor ** Math.max(0, attempt - 1))
     if (jitter === 0) return Math.round(base)
     const spread = base * jitter * (Math.random() * 2 - 1)
     return Math.round(Math.min(maxMs, Math.max(0, base + spread)))
   }
+  return Object.assign(delay, { maxDelayMs: maxMs })
 }
 
 function assertNonNegative(value: unknown, where: string): void {

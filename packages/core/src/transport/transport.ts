@@ -8,8 +8,16 @@ import type { Logger } from '../observability/logger.js'
 export interface Transport {
   /** Short broker name used in messages and logs: 'memory', 'amqp', 'redis-streams', ... */
   readonly name: string
-  /** Largest encoded event (bytes) the broker accepts; core rejects bigger ones before sending. */
+  /**
+   * Largest encoded event (bytes) the broker accepts; core rejects bigger ones before sending. A
+   * getter: some brokers tell it only once connected (NATS' max_payload), so core reads it per publish.
+   */
   readonly maxMessageBytes: number
+  /**
+   * What this broker can and cannot do. Core acts on it once (delays above `maxDelayMs`, history
+   * fitted to `historyBytes`); the conformance suite reads it to know what to prove.
+   */
+  readonly capabilities: TransportCapabilities
 
   /** Connect and declare what publishing needs. Called once, before any other method. */
   connect(context: TransportContext): Promise<void>
@@ -36,6 +44,43 @@ export interface Transport {
    * group (at once, or after ackTimeoutMs). Ephemeral (`durable: false`) groups are removed.
    */
   close(): Promise<void>
+}
+
+/**
+ * Limits and abilities a transport declares. One source of truth: core enforces the limits, and
+ * `describeTransportConformance` derives the tests it runs from the booleans.
+ */
+export interface TransportCapabilities {
+  /** Longest retry delay the broker can schedule (ms); `Infinity` when unbounded. */
+  readonly maxDelayMs: number
+  /**
+   * Bytes of delivery metadata (the JSON of the attempt history) one message may carry. Core drops
+   * stacks, then the oldest records, to fit; `Infinity` when unbounded.
+   */
+  readonly historyBytes: number
+  /**
+   * A retry carries the new attempt number and history (a copy is written). False where a retry
+   * redelivers the same message (NATS nak, SQS visibility): the attempt then comes from the broker's
+   * delivery count and a dead letter records the final failure only.
+   */
+  readonly retryCarriesHistory: boolean
+  /** 'exact': listing dead letters changes nothing stored; 'approximate': it may (SQS receive counts). */
+  readonly deadLetterBrowsing: 'exact' | 'approximate'
+  /** G14: events with the same key reach a concurrency-1 listener in publish order. */
+  readonly orderingByKey: boolean
+  /** G7: a delivery left unsettled by a dead or stalled process (no lease renewal) goes to another. */
+  readonly crashRecovery: boolean
+  /** G6: a group receives events published while all of its processes were stopped. */
+  readonly durableGroups: boolean
+  /** G6: `durable: false` groups exist only while their transport is open. */
+  readonly ephemeralGroups: boolean
+  /**
+   * How many deliveries beyond `concurrency` this transport may hand to core unsettled at once
+   * (read-ahead, prefetch), for a subscription of the given concurrency. Core runs at most
+   * `concurrency` handlers and holds the rest in order; the conformance suite fails a transport that
+   * hands over more than `concurrency + readAhead(concurrency)`.
+   */
+  readAhead(concurrency: number): number
 }
 
 /** What core gives a transport when connecting. */
@@ -79,12 +124,18 @@ export interface SubscribeOptions {
   readonly ackTimeoutMs: number
   /** Stable name of this process within the group (Redis consumer name, logs). */
   readonly consumerName: string
+  /**
+   * The listener's retry policy's maxAttempts (Infinity when unbounded). Brokers with a delivery
+   * limit (quorum `x-delivery-limit`, NATS `max_deliver`, SQS `maxReceiveCount`) set theirs from it,
+   * above it, as the net for crash loops that core cannot see.
+   */
+  readonly maxAttempts: number
 }
 
 /**
- * Called once per delivery. The returned promise resolves when core has settled the delivery (it
- * never rejects: core logs its own failures); pull-based adapters may use it for flow control,
- * push-based ones may ignore it.
+ * Called once per delivery. The returned promise resolves when core has settled (or released) the
+ * delivery; it never rejects: core logs its own failures. Pull-based adapters may use it for flow
+ * control, push-based ones may ignore it.
  */
 export type DeliveryHandler = (delivery: Delivery) => Promise<void>
 
@@ -112,7 +163,18 @@ export interface Delivery {
   retry(instruction: RetryInstruction): Promise<void>
   /** Move it, unchanged, to the group's dead-letter queue with its history. */
   deadLetter(record: DeadLetterInstruction): Promise<void>
-  /** Optional: the handler is still alive, postpone crash recovery (e.g. Redis XCLAIM refresh). */
+  /**
+   * Core will not handle it (the bus is closing and no handler started): give it back to the group
+   * at once, unchanged and not counted as an attempt where the broker allows, instead of after
+   * ackTimeoutMs. The delivery counts as settled afterwards.
+   */
+  release(): Promise<void>
+  /**
+   * Optional: the handler is still alive, postpone crash recovery (Redis XCLAIM refresh, NATS
+   * `working()`, SQS ChangeMessageVisibility). Core calls it for every running handler about every
+   * `ackTimeoutMs / 3`; a transport that has leases gives a delivery whose lease lapsed to another
+   * process (G7), and ignores the late settlement of the stalled one.
+   */
   extendLease?(): Promise<void>
 }
 

@@ -1,18 +1,36 @@
-import type { Transport } from '@tidings/core'
+import type { Transport } from '@tidings/core/transport'
 
 /**
- * What a transport can promise, declared next to its conformance run (Watermill's "features").
- * A test whose capability is declared false is skipped, and every skip is printed with its reason.
+ * What the suite proves for a transport, read from the transport's own `capabilities` (one source of
+ * truth: an adapter cannot claim in its tests what it does not declare to core). A test whose
+ * capability is false is skipped, and every skip is printed with its reason.
  */
 export interface ConformanceCapabilities {
   /** G14: events with the same key reach a concurrency-1 listener in publish order. */
   readonly orderingByKey: boolean
-  /** G7: a delivery left unsettled by a closed (crashed) process goes to another process of the group. */
+  /** G7: a delivery left unsettled by a dead or stalled process goes to another process of the group. */
   readonly crashRecovery: boolean
   /** G6: a group receives events published while all of its processes were stopped. */
   readonly durableGroups: boolean
   /** G6: `durable: false` listeners exist only while their bus runs. */
   readonly ephemeralListeners: boolean
+  /** G5: each retry carries the growing history (false: a dead letter records the final failure only). */
+  readonly retryCarriesHistory: boolean
+  /** Listing dead letters changes nothing stored. */
+  readonly exactDeadLetterBrowsing: boolean
+}
+
+/** The conformance view of a transport's declaration. */
+export function conformanceCapabilities(transport: Transport): ConformanceCapabilities {
+  const declared = transport.capabilities
+  return {
+    orderingByKey: declared.orderingByKey,
+    crashRecovery: declared.crashRecovery,
+    durableGroups: declared.durableGroups,
+    ephemeralListeners: declared.ephemeralGroups,
+    retryCarriesHistory: declared.retryCarriesHistory,
+    exactDeadLetterBrowsing: declared.deadLetterBrowsing === 'exact',
+  }
 }
 
 export interface ConformanceContext {

@@ -1,6 +1,6 @@
 import { afterAll, describe } from 'vitest'
-import type { ConformanceCapabilities, ConformanceHooks, MakeTransport } from './capabilities.js'
-import { useConformanceHarness } from './harness.js'
+import { type ConformanceHooks, conformanceCapabilities, type MakeTransport } from './capabilities.js'
+import { newNamespace, useConformanceHarness } from './harness.js'
 import { badInputSuite } from './suites/bad-input.js'
 import { deadLettersSuite } from './suites/dead-letters.js'
 import { deliverySuite } from './suites/delivery.js'
@@ -10,15 +10,15 @@ import { retriesSuite } from './suites/retries.js'
 
 /**
  * THE conformance suite: every transport, the memory one included, runs it against its real broker.
- * A guarantee a transport cannot keep is declared false in `capabilities`; its tests are skipped,
- * named as such, and listed at the end of the run.
+ * What it proves comes from the transport's own `capabilities`: a guarantee it declares it cannot
+ * keep has its tests skipped, named as such, and listed at the end of the run.
  */
 export function describeTransportConformance(
   name: string,
   makeTransport: MakeTransport,
-  capabilities: ConformanceCapabilities,
   hooks: ConformanceHooks,
 ): void {
+  const capabilities = conformanceCapabilities(makeTransport({ namespace: newNamespace() }))
   describe(`transport conformance: ${name}`, () => {
     const harness = useConformanceHarness(name, makeTransport, capabilities, hooks)
     deliverySuite(harness)

@@ -7,7 +7,7 @@ import {
   type HandlerContext,
   silentLogger,
 } from '@tidings/core'
-import { afterEach, beforeEach } from 'vitest'
+import { afterEach, beforeEach, expect } from 'vitest'
 import { waitUntil } from '../wait.js'
 import type {
   ConformanceCapabilities,
@@ -15,6 +15,7 @@ import type {
   ConformanceHooks,
   MakeTransport,
 } from './capabilities.js'
+import { type SpyFaults, spyOnTransport } from './transport-spy.js'
 
 export interface Received {
   readonly event: Event
@@ -30,8 +31,11 @@ export interface ConformanceHarness {
   readonly capabilities: ConformanceCapabilities
   readonly hooks: ConformanceHooks
   readonly context: ConformanceContext
-  /** A bus on a new transport in this test's namespace; closed after the test. */
-  bus(options?: Partial<Omit<BusOptions, 'transport' | 'url'>>): Bus
+  /**
+   * A bus on a new transport in this test's namespace; closed after the test. Its transport is spied
+   * on (G9 at the adapter, checked after every test); `faults` make it misbehave on purpose.
+   */
+  bus(options?: Partial<Omit<BusOptions, 'transport' | 'url'>>, faults?: SpyFaults): Bus
   injectRaw(type: string, body: Buffer | string): Promise<void>
   /** A handler that records every call into `log`, then runs `behaviour` (default: succeed). */
   recorder(
@@ -54,15 +58,18 @@ export function useConformanceHarness(
 ): ConformanceHarness {
   let context: ConformanceContext = { namespace: newNamespace() }
   let buses: Bus[] = []
+  let violations: string[] = []
 
   beforeEach(() => {
     context = { namespace: newNamespace() }
     buses = []
+    violations = []
   })
 
   afterEach(async () => {
     await Promise.allSettled(buses.map((bus) => bus.close()))
     await hooks.cleanup?.(context)
+    expect(violations, 'G9: the transport handed over more unsettled deliveries than allowed').toEqual([])
   })
 
   return {
@@ -72,13 +79,13 @@ export function useConformanceHarness(
     get context() {
       return context
     },
-    bus(options = {}) {
+    bus(options = {}, faults = {}) {
       const bus = createBus({
         service: 'conformance',
         logger: silentLogger,
         drainTimeoutMs: 2000,
         ...options,
-        transport: makeTransport(context),
+        transport: spyOnTransport(makeTransport(context), violations, faults),
       })
       buses.push(bus)
       return bus

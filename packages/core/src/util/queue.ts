@@ -32,6 +32,11 @@ export class Queue<T> {
     return item
   }
 
+  /** Visits every item, oldest first, without removing any. */
+  forEach(visit: (item: T) => void): void {
+    for (let index = this.head; index < this.items.length; index += 1) visit(this.items[index] as T)
+  }
+
   drain(): T[] {
     const rest = this.items.slice(this.head) as T[]
     this.items = []
