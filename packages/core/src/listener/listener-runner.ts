@@ -3,7 +3,6 @@ import { fitHistory } from '../dead-letter/history-budget.js'
 import { decodeEnvelope, type Event } from '../envelope/envelope.js'
 import { uuidv7 } from '../envelope/uuidv7.js'
 import { ConfigError, CrashLoopError, HandlerTimeoutError } from '../errors/errors.js'
-import { Queue } from '../util/queue.js'
 import type { Lifecycle } from '../observability/lifecycle.js'
 import type { Logger } from '../observability/logger.js'
 import type { PatternMatcher } from '../patterns/patterns.js'
@@ -17,6 +16,7 @@ import type {
   Transport,
   TransportCapabilities,
 } from '../transport/transport.js'
+import { Queue } from '../util/queue.js'
 import { DeadlineTracker } from './deadline-tracker.js'
 import { DeliveryContext } from './handler-context.js'
 import type { Handler, PublishOptions, ResolvedListenOptions } from './listen-options.js'
@@ -103,15 +103,19 @@ export class ListenerRunner {
     const renew = (): void => {
       this.leaseTimer = clock.setTimeout(renew, intervalMs)
       for (const delivery of this.running.values()) this.extendLease(delivery)
-      this.waiting.forEach(({ delivery }) => this.extendLease(delivery))
+      this.waiting.forEach(({ delivery }) => {
+        this.extendLease(delivery)
+      })
     }
     this.leaseTimer = clock.setTimeout(renew, intervalMs)
   }
 
   private extendLease(delivery: Delivery): void {
-    delivery.extendLease?.().catch((error: unknown) =>
-      this.deps.logger.debug({ err: error, group: this.deps.group }, 'renewing a lease failed'),
-    )
+    delivery
+      .extendLease?.()
+      .catch((error: unknown) =>
+        this.deps.logger.debug({ err: error, group: this.deps.group }, 'renewing a lease failed'),
+      )
   }
 
   private stopLeaseRenewal(): void {

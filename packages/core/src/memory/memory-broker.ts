@@ -1,6 +1,8 @@
 import type { Logger } from '../observability/logger.js'
 import { compilePatterns, type PatternMatcher } from '../patterns/patterns.js'
 import { type Clock, systemClock } from '../time/clock.js'
+import { type Leased, LeaseTracker } from '../transport/kit/lease-tracker.js'
+import { SettleOnce } from '../transport/kit/settle-once.js'
 import type {
   AttemptFailure,
   DeadLetterInstruction,
@@ -9,8 +11,6 @@ import type {
   RetryInstruction,
   StoredDeadLetter,
 } from '../transport/transport.js'
-import { type Leased, LeaseTracker } from '../transport/kit/lease-tracker.js'
-import { SettleOnce } from '../transport/kit/settle-once.js'
 import { Queue } from '../util/queue.js'
 import { TimerHeap } from './timer-heap.js'
 
@@ -83,6 +83,8 @@ export class MemoryGroup {
 class MemoryDelivery implements Delivery, Leased {
   private readonly settlement = new SettleOnce()
   leaseUntil = 0
+  /** Its lease lapsed: the message went back to the group, but the stalled handler still holds a slot. */
+  lapsed = false
 
   constructor(
     private readonly broker: MemoryBroker,
@@ -107,7 +109,7 @@ class MemoryDelivery implements Delivery, Leased {
   }
 
   get leaseEnded(): boolean {
-    return this.settlement.settled
+    return this.settlement.settled || this.lapsed
   }
 
   ack(): Promise<void> {
@@ -158,11 +160,20 @@ class MemoryDelivery implements Delivery, Leased {
    * (consumer closed, lease lapsed): a late settlement of a stalled handler changes nothing.
    */
   private settle(operation: string): boolean {
+    if (this.lapsed) {
+      // The late outcome of a stalled handler: its slot is free again, the message is elsewhere.
+      if (this.consumer.unsettled.delete(this)) this.freeSlot()
+      return false
+    }
     if (!this.settlement.claim(operation, this.consumer.logger, this.consumer.group.name)) return false
     if (!this.consumer.unsettled.delete(this)) return false
+    this.freeSlot()
+    return true
+  }
+
+  private freeSlot(): void {
     this.consumer.inFlight -= 1
     this.broker.scheduleDispatch(this.consumer.group)
-    return true
   }
 
   /** The consumer died (or stalled) holding it: back to the group, counted as a crash redelivery. */
@@ -267,12 +278,14 @@ export class MemoryBroker {
     consumer.active = false
   }
 
-  /** A lease lapsed (the handler's process stalled): the message goes to the group's next consumer. */
+  /**
+   * A lease lapsed (the handler's process stalled): the message goes back to the group, while the
+   * stalled handler keeps its slot until it ends, so the message goes to another process.
+   */
   lapse(delivery: MemoryDelivery): void {
-    const consumer = delivery.consumer
-    if (!consumer.unsettled.delete(delivery)) return
-    consumer.inFlight -= 1
-    this.putBack(consumer.group, delivery.abandon())
+    if (delivery.lapsed || !delivery.consumer.unsettled.has(delivery)) return
+    delivery.lapsed = true
+    this.putBack(delivery.consumer.group, delivery.abandon())
   }
 
   /** Back at the head of its group's queue (released or lapsed), so it is the next delivery. */
@@ -289,7 +302,10 @@ export class MemoryBroker {
     const group = consumer.group
     const index = group.consumers.indexOf(consumer)
     if (index >= 0) group.consumers.splice(index, 1)
-    const returned = [...consumer.unsettled].map((delivery) => delivery.abandon()).reverse()
+    const returned = [...consumer.unsettled]
+      .filter((delivery) => !delivery.lapsed) // already back in the group
+      .map((delivery) => delivery.abandon())
+      .reverse()
     consumer.unsettled.clear()
     consumer.inFlight = 0
     for (const message of returned) group.queue.unshift(message)

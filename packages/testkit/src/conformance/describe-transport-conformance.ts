@@ -2,9 +2,12 @@ import { afterAll, describe } from 'vitest'
 import { type ConformanceHooks, conformanceCapabilities, type MakeTransport } from './capabilities.js'
 import { newNamespace, useConformanceHarness } from './harness.js'
 import { badInputSuite } from './suites/bad-input.js'
+import { crashRecoverySuite } from './suites/crash-recovery.js'
 import { deadLettersSuite } from './suites/dead-letters.js'
 import { deliverySuite } from './suites/delivery.js'
+import { idempotencySuite } from './suites/idempotency.js'
 import { lifecycleSuite } from './suites/lifecycle.js'
+import { lifecycleEventsSuite } from './suites/lifecycle-events.js'
 import { orderingSuite } from './suites/ordering.js'
 import { retriesSuite } from './suites/retries.js'
 
@@ -22,11 +25,14 @@ export function describeTransportConformance(
   describe(`transport conformance: ${name}`, () => {
     const harness = useConformanceHarness(name, makeTransport, capabilities, hooks)
     deliverySuite(harness)
+    crashRecoverySuite(harness)
     retriesSuite(harness)
     deadLettersSuite(harness)
     lifecycleSuite(harness)
     badInputSuite(harness)
     orderingSuite(harness)
+    idempotencySuite(harness)
+    lifecycleEventsSuite(harness)
 
     afterAll(() => {
       const missing = Object.entries(capabilities)

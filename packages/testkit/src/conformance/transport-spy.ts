@@ -15,7 +15,11 @@ export interface SpyFaults {
  * handed to core and not yet settled. Core's own gate would hide an adapter that over-delivers; this
  * does not. Every other property passes through untouched.
  */
-export function spyOnTransport(transport: Transport, violations: string[], faults: SpyFaults = {}): Transport {
+export function spyOnTransport(
+  transport: Transport,
+  violations: string[],
+  faults: SpyFaults = {},
+): Transport {
   const subscribe: Transport['subscribe'] = (options, onDelivery) => {
     const limit = options.concurrency + transport.capabilities.readAhead(options.concurrency)
     let unsettled = 0

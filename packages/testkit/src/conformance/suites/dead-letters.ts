@@ -31,12 +31,12 @@ export function deadLettersSuite(h: ConformanceHarness): void {
         key: 'r-9',
       })
       expect(letter!.reason).toMatch(/exhausted/)
-      expect(letter!.history.map((failure) => failure.attempt)).toEqual([1, 2, 3])
-      expect(letter!.history.map((failure) => failure.error.message)).toEqual([
-        'gateway timeout on attempt 1',
-        'gateway timeout on attempt 2',
-        'gateway timeout on attempt 3',
-      ])
+      // Where a retry redelivers the same message (declared), only the final failure can be recorded.
+      const expected = h.capabilities.retryCarriesHistory ? [1, 2, 3] : [3]
+      expect(letter!.history.map((failure) => failure.attempt)).toEqual(expected)
+      expect(letter!.history.map((failure) => failure.error.message)).toEqual(
+        expected.map((attempt) => `gateway timeout on attempt ${attempt}`),
+      )
       for (const failure of letter!.history) {
         expect(failure.error.name).toBe('Error')
         expect(failure.error.stack).toContain('gateway timeout')

@@ -54,6 +54,30 @@ export function lifecycleSuite(h: ConformanceHarness): void {
       expect(after).toHaveLength(0)
     })
 
+    it('gives deliveries no handler started back to the group at close, without waiting for ackTimeoutMs', async () => {
+      const first: Received[] = []
+      const bus = h.bus()
+      bus.listen(
+        'invoice.rendered',
+        h.recorder(first, 'first', () => sleep(100)),
+        { name: 'renderer', concurrency: 1 },
+      )
+      await bus.start()
+      const publisher = h.bus({ service: 'billing' })
+      const sent = []
+      for (let n = 0; n < 6; n += 1) sent.push(await publisher.publish('invoice.rendered', { n }))
+      await h.waitForCount(first, 1, 'deliveries before close')
+      await bus.close() // default ackTimeoutMs (60 s): only a release brings the rest back in time
+      const handledFirst = new Set(first.map((entry) => entry.event.id))
+      const rest: Received[] = []
+      const next = h.bus()
+      next.listen('invoice.rendered', h.recorder(rest, 'next'), { name: 'renderer' })
+      await next.start()
+      await h.waitForCount(rest, sent.length - handledFirst.size, 'deliveries after close', 8000)
+      const all = new Set([...handledFirst, ...rest.map((entry) => entry.event.id)])
+      expect([...all].sort()).toEqual(sent.map((event) => event.id).sort())
+    })
+
     it('rejects publish after close with TransportClosedError', async () => {
       const bus = h.bus()
       await bus.publish('any.thing', {})
