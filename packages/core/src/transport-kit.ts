@@ -4,23 +4,7 @@
  * option checks with the one group-name rule, back-off and a cancellable sleeper, URL query options,
  * URL redaction, one settle-once rule, leases for brokers without them, history fitting.
  */
-export type {
-  AttemptFailure,
-  CommonTransportOptions,
-  DeadLetterInstruction,
-  Delivery,
-  DeliveryHandler,
-  OutgoingMessage,
-  RetryInstruction,
-  StoredDeadLetter,
-  SubscribeOptions,
-  Subscription,
-  Transport,
-  TransportCapabilities,
-  TransportContext,
-  TransportDeadLetters,
-  TransportNotice,
-} from './transport/transport.js'
+
 export { fitHistory } from './dead-letter/history-budget.js'
 export { parseJsonSafely } from './envelope/safe-json.js'
 export {
@@ -39,4 +23,21 @@ export { SettleOnce } from './transport/kit/settle-once.js'
 export { assertSubscribeOptions } from './transport/kit/subscribe-options.js'
 export { readUrlOptions, type UrlParameter } from './transport/kit/url-options.js'
 export { redactUrl } from './transport/resolve-url.js'
+export type {
+  AttemptFailure,
+  CommonTransportOptions,
+  DeadLetterInstruction,
+  Delivery,
+  DeliveryHandler,
+  OutgoingMessage,
+  RetryInstruction,
+  StoredDeadLetter,
+  SubscribeOptions,
+  Subscription,
+  Transport,
+  TransportCapabilities,
+  TransportContext,
+  TransportDeadLetters,
+  TransportNotice,
+} from './transport/transport.js'
 export { describeValue } from './util/describe-value.js'

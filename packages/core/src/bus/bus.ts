@@ -12,27 +12,22 @@ import {
   TransportClosedError,
 } from '../errors/errors.js'
 import {
+  assertListenerDefaults,
   type Handler,
   type ListenOptions,
-  assertListenerDefaults,
   type PublishOptions,
   resolveListenOptions,
 } from '../listener/listen-options.js'
 import { ListenerRunner } from '../listener/listener-runner.js'
 import { Lifecycle, type LifecycleListener, type LifecycleName } from '../observability/lifecycle.js'
 import { childLogger, defaultLogger, type Logger } from '../observability/logger.js'
-import {
-  assertEventName,
-  assertGroupName,
-  assertPattern,
-  assertServiceName,
-} from '../patterns/names.js'
+import { assertEventName, assertGroupName, assertPattern, assertServiceName } from '../patterns/names.js'
 import { compilePatterns } from '../patterns/patterns.js'
-import { describeValue } from '../util/describe-value.js'
 import { isStandardSchema, type StandardSchemaV1, validateWithSchema } from '../schema/standard-schema.js'
-import { parseTransportUrl, transportFromUrl } from '../transport/resolve-url.js'
 import { type Clock, systemClock } from '../time/clock.js'
+import { parseTransportUrl, transportFromUrl } from '../transport/resolve-url.js'
 import type { Transport } from '../transport/transport.js'
+import { describeValue } from '../util/describe-value.js'
 import type { AnyEvents, BusOptions, EventCatalogue } from './bus-options.js'
 
 /** Payload type a pattern receives: exact names get theirs, wildcard patterns the union. */
@@ -121,7 +116,7 @@ export class Bus<Events extends EventCatalogue = AnyEvents> {
     this.clock = options.clock ?? systemClock
     if (typeof this.clock?.now !== 'function' || typeof this.clock.setTimeout !== 'function') {
       throw new ConfigError(
-        'createBus({ clock }) must have now(), setTimeout() and clearTimeout(), such as the testkit\'s ManualClock.',
+        "createBus({ clock }) must have now(), setTimeout() and clearTimeout(), such as the testkit's ManualClock.",
       )
     }
     this.drainTimeoutMs = options.drainTimeoutMs ?? 30_000

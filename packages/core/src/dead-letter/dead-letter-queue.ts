@@ -1,7 +1,7 @@
 import { decodeEnvelope, type Event } from '../envelope/envelope.js'
 import { ConfigError } from '../errors/errors.js'
-import { describeValue } from '../util/describe-value.js'
 import type { AttemptFailure, Transport } from '../transport/transport.js'
+import { describeValue } from '../util/describe-value.js'
 
 /** A dead letter as users see it: the event (when it decodes), why it died, and every failed attempt. */
 export interface DeadLetter {

@@ -8,10 +8,7 @@ const SHORT_MESSAGE_LENGTH = 500
  * its JSON): first stacks go and messages are shortened, then the oldest records, never the newest,
  * which says why the event is where it is. Returns the same array when it already fits.
  */
-export function fitHistory(
-  history: readonly AttemptFailure[],
-  maxBytes: number,
-): readonly AttemptFailure[] {
+export function fitHistory(history: readonly AttemptFailure[], maxBytes: number): readonly AttemptFailure[] {
   if (!Number.isFinite(maxBytes) || history.length === 0) return history
   if (jsonBytes(history) <= maxBytes) return history
   let trimmed: AttemptFailure[] = history.map((failure) => ({
@@ -22,7 +19,10 @@ export function fitHistory(
   if (jsonBytes(trimmed) > maxBytes) {
     // One record still too big for a tiny budget: keep its name and as much message as fits.
     const [last] = trimmed as [AttemptFailure]
-    const room = Math.max(0, maxBytes - jsonBytes([{ ...last, error: { name: last.error.name, message: '' } }]))
+    const room = Math.max(
+      0,
+      maxBytes - jsonBytes([{ ...last, error: { name: last.error.name, message: '' } }]),
+    )
     trimmed = [{ ...last, error: { name: last.error.name, message: last.error.message.slice(0, room) } }]
   }
   return trimmed

@@ -3,9 +3,9 @@ import { ConfigError } from '../errors/errors.js'
 import type { IdempotencyOptions } from '../idempotency/idempotency-store.js'
 import type { Logger } from '../observability/logger.js'
 import { assertListenerName } from '../patterns/names.js'
-import { describeValue } from '../util/describe-value.js'
 import type { ErrorVerdict } from '../retry/decision.js'
 import { type RetryOptions, type RetryPolicy, resolveRetryPolicy } from '../retry/retry-policy.js'
+import { describeValue } from '../util/describe-value.js'
 
 export interface HandlerContext {
   /** 1-based attempt number of this delivery. */

@@ -61,7 +61,9 @@ function parseParameter(
   if (parameter.kind === 'boolean') {
     if (value === 'true' || value === '1' || value === '') return true
     if (value === 'false' || value === '0') return false
-    throw new ConfigError(`The ${transportName} URL parameter ${name} must be true or false; got ${JSON.stringify(value)}.`)
+    throw new ConfigError(
+      `The ${transportName} URL parameter ${name} must be true or false; got ${JSON.stringify(value)}.`,
+    )
   }
   const number = value.trim() === '' ? Number.NaN : Number(value)
   if (!Number.isInteger(number) || number < parameter.min || number > parameter.max) {
