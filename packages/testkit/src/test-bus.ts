@@ -43,7 +43,8 @@ export function createTestBus<Events extends EventCatalogue = AnyEvents>(
   const clock = options.clock ?? new ManualClock()
   const broker = options.broker ?? new MemoryBroker({ clock })
   const { clock: _clock, broker: _broker, ...busOptions } = options
-  const bus = createBus<Events>({ ...busOptions, transport: memoryTransport({ broker }) })
+  // One clock for the broker (retry delays, leases) and the bus (deadlines, lease renewal, failure times).
+  const bus = createBus<Events>({ ...busOptions, clock, transport: memoryTransport({ broker }) })
   const recorded: Recorded = { published: [], handled: [], failed: [], retried: [], deadLettered: [] }
   bus.on('published', ({ event }) => recorded.published.push(event))
   bus.on('handled', (payload) => recorded.handled.push(payload))
