@@ -1,30 +1,32 @@
 import { type Clock, systemClock } from '../time/clock.js'
-import { Queue } from '../util/queue.js'
+import { ExpiryQueue } from '../util/expiry-queue.js'
 
 interface Deadline {
-  readonly at: number
   done: boolean
   readonly onExpire: () => void
 }
 
-/**
- * Handler deadlines of one listener on ONE timer. All handlers of a listener share `timeoutMs`, so
- * deadlines expire in start order: a FIFO with lazy removal is enough, and a busy listener pays no
- * setTimeout per event.
- */
+/** Handler deadlines of one listener on ONE timer: all handlers of a listener share `timeoutMs`. */
 export class DeadlineTracker {
-  private readonly deadlines = new Queue<Deadline>()
-  private handle: unknown
+  private readonly deadlines: ExpiryQueue<Deadline>
 
   constructor(
     private readonly timeoutMs: number,
     private readonly clock: Clock = systemClock,
-  ) {}
+  ) {
+    this.deadlines = new ExpiryQueue<Deadline>(
+      clock,
+      (deadline) => deadline.done,
+      (deadline) => {
+        deadline.done = true
+        deadline.onExpire()
+      },
+    )
+  }
 
   start(onExpire: () => void): Deadline {
-    const deadline: Deadline = { at: this.clock.now() + this.timeoutMs, done: false, onExpire }
-    this.deadlines.push(deadline)
-    if (this.handle === undefined) this.arm(this.timeoutMs)
+    const deadline: Deadline = { done: false, onExpire }
+    this.deadlines.add(deadline, this.clock.now() + this.timeoutMs)
     return deadline
   }
 
@@ -33,28 +35,6 @@ export class DeadlineTracker {
   }
 
   stop(): void {
-    if (this.handle !== undefined) this.clock.clearTimeout(this.handle)
-    this.handle = undefined
-  }
-
-  private arm(delayMs: number): void {
-    this.handle = this.clock.setTimeout(this.expire, Math.max(1, Math.ceil(delayMs)))
-  }
-
-  private readonly expire = (): void => {
-    this.handle = undefined
-    const now = this.clock.now()
-    for (;;) {
-      const head = this.deadlines.shift()
-      if (!head) return
-      if (head.done) continue
-      if (head.at > now) {
-        this.deadlines.unshift(head)
-        this.arm(head.at - now)
-        return
-      }
-      head.done = true
-      head.onExpire()
-    }
+    this.deadlines.stop()
   }
 }

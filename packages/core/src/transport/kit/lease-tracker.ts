@@ -1,4 +1,5 @@
-import { Queue } from '../../util/queue.js'
+import { type Clock, systemClock } from '../../time/clock.js'
+import { ExpiryQueue } from '../../util/expiry-queue.js'
 
 /** What a lease-holding delivery exposes to the tracker. */
 export interface Leased {
@@ -8,79 +9,33 @@ export interface Leased {
   readonly leaseEnded: boolean
 }
 
-interface Entry<T> {
-  readonly item: T
-  readonly until: number
-}
-
 /**
  * Leases of one subscription for transports whose broker does not time deliveries out by itself
  * (the memory transport; RabbitMQ, where an open channel holds messages for ever). Every lease has
- * the same length, so lapses come in the order leases were taken or renewed: a FIFO with lazy
- * removal and one timer, no timer and no Set per delivery.
+ * the same length, so lapses come in the order leases were taken or renewed: one FIFO and one
+ * timer, no timer and no Set per delivery.
  */
 export class LeaseTracker<T extends Leased> {
-  private readonly entries = new Queue<Entry<T>>()
-  private timer: unknown
-  private stopped = false
+  private readonly leases: ExpiryQueue<T>
 
   constructor(
     private readonly leaseMs: number,
-    private readonly onLapse: (item: T) => void,
-    private readonly clock: LeaseClock = SYSTEM_LEASE_CLOCK,
-  ) {}
+    onLapse: (item: T) => void,
+    private readonly clock: Clock = systemClock,
+  ) {
+    // Renewed since (a newer entry stands behind) or settled: this entry no longer matters.
+    this.leases = new ExpiryQueue<T>(clock, (item, at) => item.leaseEnded || item.leaseUntil !== at, onLapse)
+  }
 
   /** Start (or renew) the lease of `item`. */
   hold(item: T): void {
-    if (this.stopped) return
     const until = this.clock.now() + this.leaseMs
     item.leaseUntil = until
-    this.entries.push({ item, until })
-    if (this.timer === undefined) this.arm(this.leaseMs)
+    this.leases.add(item, until)
   }
 
   /** Stop watching: nothing lapses after this. */
   stop(): void {
-    this.stopped = true
-    if (this.timer !== undefined) this.clock.clearTimeout(this.timer)
-    this.timer = undefined
+    this.leases.stop()
   }
-
-  private arm(delayMs: number): void {
-    this.timer = this.clock.setTimeout(this.sweep, Math.max(1, Math.ceil(delayMs)))
-  }
-
-  private readonly sweep = (): void => {
-    this.timer = undefined
-    const now = this.clock.now()
-    for (;;) {
-      const head = this.entries.shift()
-      if (!head) return
-      // Settled, or renewed since this entry was written (a newer entry stands further back).
-      if (head.item.leaseEnded || head.item.leaseUntil !== head.until) continue
-      if (head.until > now) {
-        this.entries.unshift(head)
-        this.arm(head.until - now)
-        return
-      }
-      this.onLapse(head.item)
-    }
-  }
-}
-
-/** The part of a clock leases need (core's Clock and the testkit's ManualClock both fit). */
-export interface LeaseClock {
-  now(): number
-  setTimeout(callback: () => void, delayMs: number): unknown
-  clearTimeout(handle: unknown): void
-}
-
-const SYSTEM_LEASE_CLOCK: LeaseClock = {
-  now: () => Date.now(),
-  setTimeout: (callback, delayMs) => {
-    const handle = setTimeout(callback, delayMs)
-    handle.unref()
-    return handle
-  },
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 }
