@@ -1,3 +1,4 @@
+import type { Interceptor } from '../interceptors/interceptor.js'
 import type { ListenerDefaults } from '../listener/listen-options.js'
 import type { Logger } from '../observability/logger.js'
 import type { StandardSchemaV1 } from '../schema/standard-schema.js'
@@ -35,4 +36,9 @@ export interface BusOptions<Events extends EventCatalogue = AnyEvents> {
    * testkit passes its ManualClock so a test drives time instead of waiting for it.
    */
   readonly clock?: Clock
+  /**
+   * Code around every publish and every handling attempt (tracing, metrics, journals, your own);
+   * the first is the outermost. See `Interceptor` for the rules; none costs nothing.
+   */
+  readonly interceptors?: readonly Interceptor[]
 }

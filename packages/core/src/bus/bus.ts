@@ -11,6 +11,8 @@ import {
   TidingsError,
   TransportClosedError,
 } from '../errors/errors.js'
+import { assertInterceptors, type ChainRun, composeChain } from '../interceptors/chain.js'
+import type { Interceptor, PublishInterception } from '../interceptors/interceptor.js'
 import {
   assertListenerDefaults,
   type Handler,
@@ -18,7 +20,7 @@ import {
   type PublishOptions,
   resolveListenOptions,
 } from '../listener/listen-options.js'
-import { ListenerRunner } from '../listener/listener-runner.js'
+import { ListenerRunner, type ListenerRunnerDeps } from '../listener/listener-runner.js'
 import { Lifecycle, type LifecycleListener, type LifecycleName } from '../observability/lifecycle.js'
 import { childLogger, defaultLogger, type Logger } from '../observability/logger.js'
 import { assertEventName, assertGroupName, assertPattern, assertServiceName } from '../patterns/names.js'
@@ -36,6 +38,27 @@ export type PayloadFor<Events extends EventCatalogue, Pattern extends string> = 
   : Events[keyof Events]
 
 export type BusState = 'idle' | 'starting' | 'started' | 'closing' | 'closed'
+
+/** `bus.health()`: what a readiness probe reads; computed from memory, no broker round trip. */
+export interface BusHealth {
+  /** Started, connected, and every listener subscribed: ready to take traffic. */
+  readonly ok: boolean
+  readonly state: BusState
+  /** The transport's name once known (`amqp`, `redis-streams`, …). */
+  readonly transport: string | undefined
+  readonly connected: boolean
+  /** When the connection last came up or went down (RFC 3339), and how long ago in ms. */
+  readonly connectionChangedAt: string | undefined
+  readonly forMs: number | undefined
+  readonly listeners: readonly {
+    readonly group: string
+    readonly subscribed: boolean
+    /** Handlers running in this process now. */
+    readonly inFlight: number
+    /** Last successful handling in this process (RFC 3339), if any. */
+    readonly lastHandledAt: string | undefined
+  }[]
+}
 
 export interface ListenerInfo {
   readonly name: string
@@ -66,6 +89,13 @@ export class Bus<Events extends EventCatalogue = AnyEvents> {
   private readonly schemas: Map<string, StandardSchemaV1>
   private readonly drainTimeoutMs: number
   private readonly clock: Clock
+  private readonly interceptPublish:
+    | ((publish: PublishInterception, innermost: () => Promise<Event>) => ChainRun<Event>)
+    | undefined
+  private readonly interceptHandle: ListenerRunnerDeps['intercept']
+  /** Clock time of the last connection change, and whether the transport is connected now (health). */
+  private connectionChangedAt: number | undefined
+  private transportConnected = false
   private readonly processName: string
   private readonly source: string
   private transport: Transport | undefined
@@ -133,6 +163,15 @@ export class Bus<Events extends EventCatalogue = AnyEvents> {
       )
     }
     assertListenerDefaults(options.defaults)
+    const interceptors = assertInterceptors(options.interceptors)
+    const publishSteps = interceptors.flatMap((each) =>
+      each.publish ? [each.publish.bind(each) as NonNullable<Interceptor['publish']>] : [],
+    )
+    const handleSteps = interceptors.flatMap((each) =>
+      each.handle ? [each.handle.bind(each) as NonNullable<Interceptor['handle']>] : [],
+    )
+    this.interceptPublish = publishSteps.length > 0 ? composeChain(publishSteps) : undefined
+    this.interceptHandle = handleSteps.length > 0 ? composeChain(handleSteps) : undefined
   }
 
   get state(): BusState {
@@ -181,6 +220,7 @@ export class Bus<Events extends EventCatalogue = AnyEvents> {
       publish: (type, data, publishOptions) =>
         this.publish(type as keyof Events & string, data as never, publishOptions),
       clock: this.clock,
+      intercept: this.interceptHandle,
     })
     this.runners.set(group, runner)
     const info: ListenerInfo = { name: resolved.name, group, patterns }
@@ -263,6 +303,52 @@ export class Bus<Events extends EventCatalogue = AnyEvents> {
     if (options !== NO_OPTIONS) assertPublishOptions(options)
     const schema = this.schemas.get(type)
     const payload = schema ? await validateWithSchema(schema, type, data) : data
+    if (this.interceptPublish === undefined)
+      return this.send(type, payload, options) as Promise<Event<Events[Name]>>
+    return this.publishIntercepted(this.interceptPublish, type, payload, options) as Promise<
+      Event<Events[Name]>
+    >
+  }
+
+  /** Runs the publish interceptors; what they set in headers and traceparent is what gets encoded. */
+  private async publishIntercepted(
+    intercept: NonNullable<Bus['interceptPublish']>,
+    type: string,
+    payload: unknown,
+    options: PublishOptions,
+  ): Promise<Event> {
+    const interception: PublishInterception = {
+      type,
+      data: payload,
+      key: options.key,
+      service: this.service,
+      transport: this.connected?.name ?? this.transport?.name ?? 'pending',
+      headers: { ...options.headers },
+      traceparent: options.traceparent,
+    }
+    const run = intercept(interception, () => {
+      assertHeaders(interception.headers)
+      return this.send(type, payload, {
+        ...options,
+        headers: interception.headers,
+        traceparent: interception.traceparent,
+      })
+    })
+    try {
+      return await run.result
+    } catch (error) {
+      const sent = run.inner && (await run.inner.catch(() => undefined))
+      if (sent === undefined) throw error
+      this.logger.error(
+        { err: error, eventId: sent.id, type },
+        'a publish interceptor threw after the event was sent; publish() resolves with it',
+      )
+      return sent
+    }
+  }
+
+  /** Encode, check the size, hand to the transport: resolves once the broker holds the event (G11). */
+  private async send(type: string, payload: unknown, options: PublishOptions): Promise<Event> {
     const { event, text } = encodeEnvelope({
       type,
       data: payload,
@@ -290,7 +376,7 @@ export class Bus<Events extends EventCatalogue = AnyEvents> {
       )
     }
     if (this.lifecycle.has('published')) this.lifecycle.emit('published', { event })
-    return event as Event<Events[Name]>
+    return event
   }
 
   /** Dead letters of a consumer group (`<service>-<listener>`, any service's). */
@@ -304,6 +390,41 @@ export class Bus<Events extends EventCatalogue = AnyEvents> {
     if (typeof listener !== 'function')
       throw new ConfigError(`bus.on("${String(name)}", listener) needs a function.`)
     return this.lifecycle.on(name, listener)
+  }
+
+  /**
+   * What a readiness probe needs, without touching the broker: whether the transport is connected
+   * (and since when), each listener's handlers in flight and last success, and one `ok`: the bus is
+   * started, connected, and every listener consumes.
+   */
+  health(): BusHealth {
+    const now = this.clock.now()
+    const listeners = [...this.runners.values()].map((runner) => ({
+      group: runner.group,
+      subscribed: runner.subscribed,
+      inFlight: runner.handlersRunning,
+      lastHandledAt:
+        runner.lastHandledAt === undefined ? undefined : new Date(runner.lastHandledAt).toISOString(),
+    }))
+    return {
+      ok:
+        this.stateValue === 'started' &&
+        this.transportConnected &&
+        listeners.every((listener) => listener.subscribed),
+      state: this.stateValue,
+      transport: this.connected?.name ?? this.transport?.name,
+      connected: this.transportConnected,
+      connectionChangedAt:
+        this.connectionChangedAt === undefined ? undefined : new Date(this.connectionChangedAt).toISOString(),
+      forMs: this.connectionChangedAt === undefined ? undefined : now - this.connectionChangedAt,
+      listeners,
+    }
+  }
+
+  private connectionChanged(connected: boolean): void {
+    if (this.transportConnected === connected && this.connectionChangedAt !== undefined) return
+    this.transportConnected = connected
+    this.connectionChangedAt = this.clock.now()
   }
 
   /** The listeners registered so far. */
@@ -331,6 +452,7 @@ export class Bus<Events extends EventCatalogue = AnyEvents> {
       }
       const transport = this.transport
       if (transport && this.connecting) await transport.close()
+      this.connectionChanged(false)
       this.stateValue = 'closed'
     })()
     return this.closing
@@ -343,6 +465,7 @@ export class Bus<Events extends EventCatalogue = AnyEvents> {
       await transport.connect({
         logger: childLogger(this.logger, { transport: transport.name }),
         notify: (notice) => {
+          if (notice.kind !== 'error') this.connectionChanged(notice.kind === 'reconnected')
           if (notice.kind === 'reconnected')
             this.lifecycle.emit('reconnected', { transport: transport.name, attempt: notice.attempt })
           else if (notice.kind === 'disconnected')
@@ -351,6 +474,7 @@ export class Bus<Events extends EventCatalogue = AnyEvents> {
         },
       })
       this.connected = transport
+      this.connectionChanged(true)
       return transport
     })()
     this.connecting.catch(() => {

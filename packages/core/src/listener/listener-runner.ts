@@ -3,6 +3,8 @@ import { fitHistory } from '../dead-letter/history-budget.js'
 import { decodeEnvelope, type Event } from '../envelope/envelope.js'
 import { uuidv7 } from '../envelope/uuidv7.js'
 import { ConfigError, CrashLoopError, HandlerTimeoutError } from '../errors/errors.js'
+import type { ChainRun } from '../interceptors/chain.js'
+import type { HandleInterception, HandleOutcome } from '../interceptors/interceptor.js'
 import type { Lifecycle } from '../observability/lifecycle.js'
 import type { Logger } from '../observability/logger.js'
 import type { PatternMatcher } from '../patterns/patterns.js'
@@ -34,7 +36,16 @@ export interface ListenerRunnerDeps {
   readonly publish: (type: string, data: unknown, options?: PublishOptions) => Promise<Event>
   /** Time for deadlines, lease renewal and failure records; the testkit's manual clock replaces it. */
   readonly clock: Clock
+  /** The bus's handle interceptors composed, or undefined when there are none (no cost then). */
+  readonly intercept:
+    | ((attempt: HandleInterception, innermost: () => Promise<HandleOutcome>) => ChainRun<HandleOutcome>)
+    | undefined
 }
+
+/** A success when nobody asked for its duration: no object per event. */
+const HANDLED_UNTIMED: HandleOutcome = Object.freeze({ kind: 'handled', durationMs: 0 })
+const DUPLICATE_SKIPPED: HandleOutcome = Object.freeze({ kind: 'duplicate-skipped' })
+const ABANDONED: HandleOutcome = Object.freeze({ kind: 'abandoned' })
 
 /**
  * Runs one listener in this process: takes deliveries from the transport, is the one concurrency gate
@@ -51,6 +62,9 @@ export class ListenerRunner {
   private capabilities: TransportCapabilities | undefined
   private leaseTimer: unknown
   private subscribing: Promise<void> | undefined
+  private transportName = 'pending'
+  /** Clock time of the last successful handling (health). */
+  lastHandledAt: number | undefined
   private inFlight = 0
   private idleWaiters: (() => void)[] = []
   /** Set when close gave up waiting: late outcomes must not settle deliveries the broker took back. */
@@ -65,6 +79,15 @@ export class ListenerRunner {
     return this.deps.group
   }
 
+  /** Handlers running now in this process. */
+  get handlersRunning(): number {
+    return this.inFlight
+  }
+
+  get subscribed(): boolean {
+    return this.subscription !== undefined
+  }
+
   /** Declare the group and start consuming; a failed attempt may be repeated. */
   subscribe(transport: Transport): Promise<void> {
     if (this.subscription) return Promise.resolve()
@@ -77,6 +100,7 @@ export class ListenerRunner {
   private async open(transport: Transport): Promise<void> {
     const { group, patterns, options, consumerName } = this.deps
     const capabilities = transport.capabilities
+    this.transportName = transport.name
     assertDelaysFit(group, options.retry.backoff, capabilities.maxDelayMs, transport.name)
     this.capabilities = capabilities
     this.subscription = await transport.subscribe(
@@ -163,8 +187,8 @@ export class ListenerRunner {
 
   private readonly onDelivery = (delivery: Delivery): Promise<void> => {
     if (this.inFlight >= this.deps.options.concurrency) {
-      // The transport must bound prefetch; this guard keeps G9 even if one does not. The promise
-      // still resolves only once the delivery is settled, as the port promises.
+      // The one concurrency gate: what the transport handed over beyond `concurrency` (its declared
+      // read-ahead) waits here in order. Its promise resolves once it is settled, as the port promises.
       return new Promise((settled) => this.waiting.push({ delivery, settled }))
     }
     return this.run(delivery)
@@ -190,8 +214,9 @@ export class ListenerRunner {
     }
   }
 
-  private async process(delivery: Delivery): Promise<void> {
-    const { group, options, lifecycle } = this.deps
+  /** Not async: the common path hands back attempt()'s promise without another turn of the queue. */
+  private process(delivery: Delivery): Promise<unknown> {
+    const { options } = this.deps
     let event: Event
     try {
       event = decodeEnvelope(delivery.text ?? delivery.body)
@@ -202,6 +227,7 @@ export class ListenerRunner {
         uuidv7(),
         [recordFailure(error, delivery.attempt, undefined, this.deps.clock.now())],
         'decode error',
+        error,
       )
     }
     if (!this.deps.matches(event.type)) return delivery.ack() // coarser broker-side filter let it through
@@ -212,26 +238,84 @@ export class ListenerRunner {
         undefined,
         this.deps.clock.now(),
       )
-      return this.deadLetter(delivery, event, event.id, [...delivery.history, failure], 'crash loop')
+      return this.deadLetter(delivery, event, event.id, [...delivery.history, failure], 'crash loop', failure)
     }
-    const idempotency = options.idempotency
-    if (idempotency && (await idempotency.store.has(group, event.id))) {
-      await this.settle(() => delivery.ack())
-      lifecycle.emit('duplicate-skipped', { event, group })
+    const intercept = this.deps.intercept
+    if (intercept === undefined) return this.attempt(delivery, event)
+    return this.interceptAttempt(intercept, delivery, event)
+  }
+
+  /**
+   * Runs the attempt inside the handle interceptors, keeping exactly one settlement whatever they do:
+   * one that fails before the handler ran fails the attempt; one that fails after is only logged.
+   */
+  private async interceptAttempt(
+    intercept: NonNullable<ListenerRunnerDeps['intercept']>,
+    delivery: Delivery,
+    event: Event,
+  ): Promise<void> {
+    const run = intercept(
+      {
+        event,
+        group: this.deps.group,
+        attempt: delivery.attempt,
+        redelivered: delivery.redelivered,
+        transport: this.transportName,
+        bodyBytes: delivery.text === undefined ? delivery.body.length : Buffer.byteLength(delivery.text),
+      },
+      () => this.attempt(delivery, event),
+    )
+    let failure: unknown
+    try {
+      await run.result
+    } catch (error) {
+      failure = error ?? new Error('An interceptor threw a nullish value.')
+    }
+    if (run.inner !== undefined) {
+      await run.inner.catch(() => {}) // settled (or logged) by attempt() itself
+      if (failure !== undefined) {
+        this.deps.logger.error(
+          { err: failure, group: this.deps.group, eventId: event.id },
+          'a handle interceptor threw after the attempt was settled; the outcome stands',
+        )
+      }
       return
     }
-    if (lifecycle.has('received')) lifecycle.emit('received', { event, group, attempt: delivery.attempt })
+    await this.fail(
+      delivery,
+      event,
+      this.contextFor(delivery, event),
+      failure ?? new Error('A handle interceptor returned without calling next(): the handler never ran.'),
+    )
+  }
 
-    const context = new DeliveryContext(
+  private contextFor(delivery: Delivery, event: Event): DeliveryContext {
+    return new DeliveryContext(
       event,
       delivery.attempt,
-      group,
+      this.deps.group,
       delivery.redelivered,
       this.deps.clock.now(),
       this.deps.logger,
       this.deps.publish,
     )
-    const started = lifecycle.has('handled') ? performance.now() : 0
+  }
+
+  /** Idempotency, schema, the handler with its deadline, then exactly one settlement. */
+  private async attempt(delivery: Delivery, input: Event): Promise<HandleOutcome> {
+    const { group, options, lifecycle } = this.deps
+    let event = input
+    const idempotency = options.idempotency
+    if (idempotency && (await idempotency.store.has(group, event.id))) {
+      await this.settle(() => delivery.ack())
+      lifecycle.emit('duplicate-skipped', { event, group })
+      return DUPLICATE_SKIPPED
+    }
+    if (lifecycle.has('received')) lifecycle.emit('received', { event, group, attempt: delivery.attempt })
+
+    const context = this.contextFor(delivery, event)
+    const timed = lifecycle.has('handled') || this.deps.intercept !== undefined
+    const started = timed ? performance.now() : 0
     let failure: unknown
     try {
       const schema = this.deps.schemaFor(event.type)
@@ -244,19 +328,17 @@ export class ListenerRunner {
     } catch (error) {
       failure = error ?? new Error('The handler threw a nullish value.')
     }
-    if (this.abandoned) return
+    if (this.abandoned) return ABANDONED
     if (failure === undefined) {
       if (idempotency) await idempotency.store.remember(group, event.id, idempotency.windowMs)
-      if (!this.abandoned) await delivery.ack() // no closure on the hot path
-      if (lifecycle.has('handled')) {
-        lifecycle.emit('handled', {
-          event,
-          group,
-          attempt: delivery.attempt,
-          durationMs: performance.now() - started,
-        })
-      }
-      return
+      if (this.abandoned) return ABANDONED
+      await delivery.ack() // no closure on the hot path
+      this.lastHandledAt = this.deps.clock.now()
+      if (!timed) return HANDLED_UNTIMED
+      const durationMs = performance.now() - started
+      if (lifecycle.has('handled'))
+        lifecycle.emit('handled', { event, group, attempt: delivery.attempt, durationMs })
+      return { kind: 'handled', durationMs }
     }
     return this.fail(delivery, event, context, failure)
   }
@@ -305,7 +387,7 @@ export class ListenerRunner {
     event: Event,
     context: DeliveryContext,
     error: unknown,
-  ): Promise<void> {
+  ): Promise<HandleOutcome> {
     const { group, options, lifecycle, logger } = this.deps
     const attempt = delivery.attempt
     lifecycle.emit('failed', { event, group, attempt, error })
@@ -330,7 +412,7 @@ export class ListenerRunner {
     }
     if (decision.action === 'ack') {
       await this.settle(() => delivery.ack())
-      return
+      return { kind: 'dropped', error, reason: 'acknowledged by the onError hook' }
     }
     if (decision.action === 'retry') {
       const history = this.fit([
@@ -345,7 +427,7 @@ export class ListenerRunner {
         nextAttempt: attempt + 1,
         delayMs: decision.delayMs,
       })
-      return
+      return { kind: 'retry-scheduled', error, delayMs: decision.delayMs, nextAttempt: attempt + 1 }
     }
     return this.deadLetter(
       delivery,
@@ -353,6 +435,7 @@ export class ListenerRunner {
       event.id,
       [...delivery.history, recordFailure(error, attempt, undefined, this.deps.clock.now())],
       decision.reason,
+      error,
     )
   }
 
@@ -362,7 +445,8 @@ export class ListenerRunner {
     id: string,
     history: readonly AttemptFailure[],
     reason: string,
-  ): Promise<void> {
+    error: unknown,
+  ): Promise<HandleOutcome> {
     const { group, options, lifecycle, logger } = this.deps
     if (!options.deadLetter) {
       logger.error(
@@ -370,11 +454,12 @@ export class ListenerRunner {
         'event dropped: dead-lettering is off for this listener',
       )
       await this.settle(() => delivery.ack())
-      return
+      return { kind: 'dropped', error, reason }
     }
     const fitted = this.fit(history)
     await this.settle(() => delivery.deadLetter({ id, type: event?.type, history: fitted, reason }))
     lifecycle.emit('dead-lettered', { event, id, group, reason, history: fitted })
+    return { kind: 'dead-lettered', error, reason }
   }
 
   /** The history within the transport's metadata budget (the newest record always kept). */
