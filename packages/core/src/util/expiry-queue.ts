@@ -26,6 +26,10 @@ export class ExpiryQueue<T> {
   /** `at` must not be earlier than that of any item added before (same lifetime, same clock). */
   add(item: T, at: number): void {
     if (this.stopped) return
+    // Most items end long before they expire: drop ended ones from the front as new ones come, so a
+    // busy subscription holds about as many entries as it has live items, not a lifetime's worth.
+    for (let head = this.entries.peek(); head && this.isStale(head.item, head.at); head = this.entries.peek())
+      this.entries.shift()
     this.entries.push({ item, at })
     if (this.timer === undefined) this.arm(at - this.clock.now())
   }

@@ -32,6 +32,11 @@ export class Queue<T> {
     return item
   }
 
+  /** The oldest item, left in place. */
+  peek(): T | undefined {
+    return this.head < this.items.length ? this.items[this.head] : undefined
+  }
+
   /** Visits every item, oldest first, without removing any. */
   forEach(visit: (item: T) => void): void {
     for (let index = this.head; index < this.items.length; index += 1) visit(this.items[index] as T)
