@@ -1,33 +1,32 @@
+import type { Socket } from 'node:net'
 import { type OutgoingMessage, PublishError } from '@tidings/core'
 import type { Cluster, Redis } from 'ioredis'
-import { Deadlines } from './deadline.js'
 import { errorMessage } from './errors.js'
 import type { NamespaceKeys } from './keys.js'
 import type { ResolvedOptions } from './options.js'
-
-/** Publishes waiting for the batch that carries them; flat arrays, so a busy publisher allocates little. */
-interface Batch {
-  readonly messages: OutgoingMessage[]
-  readonly resolvers: (() => void)[]
-  readonly rejecters: ((error: Error) => void)[]
-}
+import { PublishTimeouts, type TimedPublish } from './publish-timeouts.js'
 
 /**
  * Publishing is one XADD to `{ns}:events` (fields: type, id, [key], body). The XADD reply is Redis'
  * acceptance (G11); how durable that is depends on the server's persistence (see the README).
  *
- * Every publish() of one tick goes out in one pipeline (one socket write, one deadline), and each
- * caller's promise settles with its own XADD's reply: a pipeline is not a transaction, so one refused
- * XADD fails only its own publish. During an outage ioredis queues the pipeline and sends it on
- * reconnect; publish() gives up after publishTimeoutMs with a PublishError (the queued XADD may
- * still go out later: a duplicate, never a loss).
+ * Each publish() is its own XADD command with its own reply, so one refused XADD fails only its own
+ * publish, and a lone publish is written to the socket at once. When several publishes come in one
+ * tick (a loop, or replies that free a window of awaiting callers), the second and later ones are
+ * held in the socket (cork) until the end of the tick and leave in one write: one system call for
+ * the burst, with no pipeline object and no concatenated copy of every command. During an outage
+ * ioredis queues the XADDs and sends them on reconnect; publish() gives up after publishTimeoutMs
+ * with a PublishError (the queued XADD may still go out later: a duplicate, never a loss).
  */
 export class Publisher {
   private readonly stream: string
   /** XADD's arguments between the key and the fields: an optional MAXLEN cap, then the id `*`. */
   private readonly idArgs: readonly (string | number)[]
-  private readonly deadlines = new Deadlines()
-  private batch: Batch | undefined
+  private readonly timeouts: PublishTimeouts<PendingPublish>
+  /** A publish() already ran in this tick: the next ones are corked. */
+  private inTick = false
+  /** The socket corked in this tick (uncorked at its end), if any. */
+  private corked: Socket | undefined
 
   constructor(
     private readonly client: Redis | Cluster,
@@ -37,60 +36,41 @@ export class Publisher {
     this.stream = keys.events
     this.idArgs =
       options.maxStreamLength === undefined ? ['*'] : ['MAXLEN', '~', options.maxStreamLength, '*']
+    this.timeouts = new PublishTimeouts(options.publishTimeoutMs)
   }
 
   publish(message: OutgoingMessage): Promise<void> {
-    let batch = this.batch
-    if (batch === undefined) {
-      batch = { messages: [], resolvers: [], rejecters: [] }
-      this.batch = batch
-      // After the current tick's microtasks: a loop of publish() calls shares one pipeline.
-      process.nextTick(this.flush)
+    if (this.inTick) {
+      if (this.corked === undefined) this.cork()
+    } else {
+      this.inTick = true
+      process.nextTick(this.endTick)
     }
-    batch.messages.push(message)
-    const { resolvers, rejecters } = batch
     return new Promise<void>((resolve, reject) => {
-      resolvers.push(resolve)
-      rejecters.push(reject)
+      const pending = new PendingPublish(message, resolve, reject, this.options.publishTimeoutMs)
+      this.timeouts.add(pending)
+      this.client.xadd(...this.xaddArgs(message)).then(pending.accepted, pending.refused)
     })
   }
 
-  private readonly flush = (): void => {
-    const batch = this.batch
-    if (batch === undefined) return
-    this.batch = undefined
-    const { messages, resolvers, rejecters } = batch
-    const { publishTimeoutMs } = this.options
-    if (messages.length === 1) {
-      // A lone publish (a quiet publisher) skips the pipeline's bookkeeping: one command, sent now.
-      const message = messages[0]!
-      const resolve = resolvers[0]!
-      const reject = rejecters[0]!
-      this.deadlines
-        .bound(this.client.xadd(...this.xaddArgs(message)), publishTimeoutMs, () => TIMED_OUT)
-        .then(
-          () => resolve(),
-          (error: unknown) => reject(failed(message, error, publishTimeoutMs)),
-        )
-      return
-    }
-    const pipeline = this.client.pipeline()
-    for (const message of messages) pipeline.xadd(...this.xaddArgs(message))
-    this.deadlines
-      .bound(pipeline.exec(), publishTimeoutMs, () => TIMED_OUT)
-      .then(
-        (results) => {
-          for (let i = 0; i < messages.length; i += 1) {
-            const error = results?.[i]?.[0]
-            if (error) rejecters[i]!(refused(messages[i]!, error))
-            else resolvers[i]!()
-          }
-        },
-        (error: unknown) => {
-          for (let i = 0; i < messages.length; i += 1)
-            rejecters[i]!(failed(messages[i]!, error, publishTimeoutMs))
-        },
-      )
+  /**
+   * Holds this tick's next writes in the socket. Only on a ready single-node client: a Cluster has a
+   * socket per node, and a client that is not ready queues commands instead of writing them.
+   */
+  private cork(): void {
+    const client = this.client as Redis
+    const socket = client.stream as Socket | undefined
+    if (client.status !== 'ready' || socket === undefined || typeof socket.cork !== 'function') return
+    socket.cork()
+    this.corked = socket
+  }
+
+  private readonly endTick = (): void => {
+    this.inTick = false
+    const socket = this.corked
+    if (socket === undefined) return
+    this.corked = undefined
+    socket.uncork()
   }
 
   /**
@@ -115,12 +95,34 @@ export class Publisher {
   }
 }
 
-/** What the deadline rejects with; each caller then gets a PublishError naming its own event. */
-const TIMED_OUT = new Error('publishTimeoutMs elapsed')
+/** One publish() waiting for its XADD reply or its timeout, whichever comes first. */
+class PendingPublish implements TimedPublish {
+  settled = false
+  due = 0
 
-/** The PublishError for one event of a send that failed or timed out as a whole. */
-function failed(message: OutgoingMessage, error: unknown, publishTimeoutMs: number): PublishError {
-  return error === TIMED_OUT ? notAccepted(message, publishTimeoutMs) : refused(message, error)
+  constructor(
+    private readonly message: OutgoingMessage,
+    private readonly resolve: () => void,
+    private readonly reject: (error: Error) => void,
+    private readonly publishTimeoutMs: number,
+  ) {}
+
+  readonly accepted = (): void => {
+    if (this.settled) return
+    this.settled = true
+    this.resolve()
+  }
+
+  readonly refused = (error: unknown): void => {
+    if (this.settled) return
+    this.settled = true
+    this.reject(refused(this.message, error))
+  }
+
+  expire(): void {
+    this.settled = true
+    this.reject(notAccepted(this.message, this.publishTimeoutMs))
+  }
 }
 
 function notAccepted(message: OutgoingMessage, publishTimeoutMs: number): PublishError {
