@@ -2,10 +2,18 @@
  * `npm run demo`: the shop scenario on the memory transport, or on a broker with TIDINGS_URL
  * (amqp://…, redis://…).
  */
-import { redactUrl } from '@tidings/core'
+import { ConfigError, configuredTransportUrl, parseTransportUrl, redactUrl } from '@tidings/core'
 import { runShopScenario } from './shop-scenario.js'
 
-const url = process.env.TIDINGS_URL ?? 'memory://'
+// An empty TIDINGS_URL (as .env files and CI templates often leave it) counts as unset.
+const url = configuredTransportUrl() ?? 'memory://'
+try {
+  parseTransportUrl(url)
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error
+  console.error(`TIDINGS_URL: ${error.message}`)
+  process.exit(2)
+}
 console.log(`Tidings shop demo on ${redactUrl(url)}\n`)
 const result = await runShopScenario({ url, print: (line) => console.log(line) })
 

@@ -27,7 +27,12 @@ import { assertEventName, assertGroupName, assertPattern, assertServiceName } fr
 import { compilePatterns } from '../patterns/patterns.js'
 import { isStandardSchema, type StandardSchemaV1, validateWithSchema } from '../schema/standard-schema.js'
 import { type Clock, systemClock } from '../time/clock.js'
-import { parseTransportUrl, transportFromUrl } from '../transport/resolve-url.js'
+import {
+  configuredTransportUrl,
+  isUnsetUrl,
+  parseTransportUrl,
+  transportFromUrl,
+} from '../transport/resolve-url.js'
 import type { Transport } from '../transport/transport.js'
 import { describeValue } from '../util/describe-value.js'
 import type { AnyEvents, BusOptions, EventCatalogue } from './bus-options.js'
@@ -126,11 +131,11 @@ export class Bus<Events extends EventCatalogue = AnyEvents> {
           'createBus({ transport }) must be a Transport, such as memoryTransport() or amqpTransport({ url }).',
         )
       }
-      if (options.url !== undefined)
+      if (!isUnsetUrl(options.url))
         throw new ConfigError('createBus() takes transport or url, not both: drop one.')
       this.transport = options.transport
     } else {
-      this.transportUrl = options.url ?? process.env.TIDINGS_URL
+      this.transportUrl = configuredTransportUrl(options.url) // '' counts as unset, as does TIDINGS_URL=
       parseTransportUrl(this.transportUrl)
     }
     this.schemas = new Map()
