@@ -2,12 +2,13 @@ import { defaultServerConditions } from 'vite'
 import { defineConfig } from 'vitest/config'
 
 // One run for the whole monorepo: packages resolve to their TypeScript sources through the
-// "source" export condition, so tests never depend on a stale build.
-const conditions = ['source', ...defaultServerConditions]
+// "@tidings/source" export condition (a name of this project's own, so no user's
+// `--conditions=source` ever loads .ts files from node_modules), so tests never depend on a stale build.
+const conditions = ['@tidings/source', ...defaultServerConditions]
 
 export default defineConfig({
   resolve: { conditions },
-  ssr: { resolve: { conditions, externalConditions: ['source'] } },
+  ssr: { resolve: { conditions, externalConditions: ['@tidings/source'] } },
   test: {
     testTimeout: 30_000,
     hookTimeout: 30_000,

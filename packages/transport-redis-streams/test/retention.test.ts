@@ -57,7 +57,7 @@ console.log('subscribed')
   // would not reach).
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', '--conditions=source', '--input-type=module', '-e', script],
+    ['--import', 'tsx', '--conditions=@tidings/source', '--input-type=module', '-e', script],
     {
       cwd: PACKAGE_DIR,
       stdio: ['ignore', 'pipe', 'pipe'],
