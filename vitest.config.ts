@@ -4,7 +4,12 @@ import { defineConfig } from 'vitest/config'
 // One run for the whole monorepo: packages resolve to their TypeScript sources through the
 // "@tidings/source" export condition (a name of this project's own, so no user's
 // `--conditions=source` ever loads .ts files from node_modules), so tests never depend on a stale build.
-const conditions = ['@tidings/source', ...defaultServerConditions]
+// Without vite's "module" condition: Node ignores it, and packages whose "module" build is not valid
+// Node ESM (@opentelemetry/api imports files without extensions) would load here but not in an app.
+const conditions = [
+  '@tidings/source',
+  ...defaultServerConditions.filter((condition) => condition !== 'module'),
+]
 
 export default defineConfig({
   resolve: { conditions },
@@ -32,6 +37,14 @@ export default defineConfig({
           name: 'amqp',
           include: ['packages/transport-amqp/test/**/*.test.ts'],
           globalSetup: ['./scripts/require-rabbitmq.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'opentelemetry',
+          include: ['packages/opentelemetry/test/**/*.test.ts'],
+          globalSetup: ['./scripts/require-redis.ts'],
         },
       },
       {

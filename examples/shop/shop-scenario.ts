@@ -1,4 +1,12 @@
-import { type Bus, createBus, type DeadLetter, exponential, NonRetryable, silentLogger } from '@tidings/core'
+import {
+  type Bus,
+  createBus,
+  type DeadLetter,
+  exponential,
+  type Interceptor,
+  NonRetryable,
+  silentLogger,
+} from '@tidings/core'
 
 /** The shop's event catalogue: publish and listen are type-checked against it. */
 export interface ShopEvents {
@@ -22,6 +30,8 @@ export interface ScenarioResult {
 export async function runShopScenario(options: {
   url: string
   print?: (line: string) => void
+  /** Interceptors for every bus of the scenario (tracing, journals). */
+  interceptors?: readonly Interceptor[]
 }): Promise<ScenarioResult> {
   const url = withDemoNamespace(options.url)
   const started = performance.now()
@@ -32,7 +42,13 @@ export async function runShopScenario(options: {
     options.print?.(line)
   }
   const make = (service: string) =>
-    createBus<ShopEvents>({ service, url, logger: silentLogger, drainTimeoutMs: 2000 })
+    createBus<ShopEvents>({
+      service,
+      url,
+      logger: silentLogger,
+      drainTimeoutMs: 2000,
+      interceptors: options.interceptors ?? [],
+    })
   const shop = make('shop')
   const payment = make('payment')
   const shipping = make('shipping')
