@@ -37,10 +37,10 @@ export class DeliveryContext implements HandlerContext {
   }
 
   get logger(): Logger {
+    // The base logger is the listener's, bound to the group already: each key once per line.
     this.boundLogger ??= childLogger(this.baseLogger, {
       eventId: this.event.id,
       eventType: this.event.type,
-      group: this.group,
       attempt: this.attempt,
     })
     return this.boundLogger

@@ -137,9 +137,7 @@ export class ListenerRunner {
   private extendLease(delivery: Delivery): void {
     delivery
       .extendLease?.()
-      .catch((error: unknown) =>
-        this.deps.logger.debug({ err: error, group: this.deps.group }, 'renewing a lease failed'),
-      )
+      .catch((error: unknown) => this.deps.logger.debug({ err: error }, 'renewing a lease failed'))
   }
 
   private stopLeaseRenewal(): void {
@@ -158,7 +156,7 @@ export class ListenerRunner {
           .release()
           .catch((error: unknown) =>
             this.deps.logger.debug(
-              { err: error, group: this.deps.group },
+              { err: error },
               'releasing an unstarted delivery failed; the broker redelivers it after ackTimeoutMs',
             ),
           )
@@ -199,10 +197,7 @@ export class ListenerRunner {
     try {
       await this.process(delivery)
     } catch (error) {
-      this.deps.logger.error(
-        { err: error, group: this.deps.group },
-        'settling a delivery failed; the broker will redeliver it',
-      )
+      this.deps.logger.error({ err: error }, 'settling a delivery failed; the broker will redeliver it')
     } finally {
       this.inFlight -= 1
       const next = this.waiting.shift()
@@ -275,7 +270,7 @@ export class ListenerRunner {
       await run.inner.catch(() => {}) // settled (or logged) by attempt() itself
       if (failure !== undefined) {
         this.deps.logger.error(
-          { err: failure, group: this.deps.group, eventId: event.id },
+          { err: failure, eventId: event.id },
           'a handle interceptor threw after the attempt was settled; the outcome stands',
         )
       }
@@ -397,7 +392,7 @@ export class ListenerRunner {
         verdict = await options.onError(error, event, context)
       } catch (hookError) {
         logger.error(
-          { err: hookError, group, eventId: event.id },
+          { err: hookError, eventId: event.id },
           'the onError hook threw; applying the retry policy',
         )
       }
@@ -415,6 +410,10 @@ export class ListenerRunner {
       return { kind: 'dropped', error, reason: 'acknowledged by the onError hook' }
     }
     if (decision.action === 'retry') {
+      logger.debug(
+        { err: error, eventId: event.id, eventType: event.type, attempt, delayMs: decision.delayMs },
+        'handler failed; retrying after the delay',
+      )
       const history = this.fit([
         ...delivery.history,
         recordFailure(error, attempt, decision.delayMs, this.deps.clock.now()),
@@ -429,6 +428,11 @@ export class ListenerRunner {
       })
       return { kind: 'retry-scheduled', error, delayMs: decision.delayMs, nextAttempt: attempt + 1 }
     }
+    // Loud by default: the last failure of an event is an error in any log, even with no listener.
+    logger.error(
+      { err: error, eventId: event.id, eventType: event.type, attempt, reason: decision.reason },
+      'handler failed its last attempt',
+    )
     return this.deadLetter(
       delivery,
       event,
@@ -450,7 +454,7 @@ export class ListenerRunner {
     const { group, options, lifecycle, logger } = this.deps
     if (!options.deadLetter) {
       logger.error(
-        { group, eventId: id, reason, history },
+        { eventId: id, eventType: event?.type, reason, history },
         'event dropped: dead-lettering is off for this listener',
       )
       await this.settle(() => delivery.ack())
@@ -458,6 +462,7 @@ export class ListenerRunner {
     }
     const fitted = this.fit(history)
     await this.settle(() => delivery.deadLetter({ id, type: event?.type, history: fitted, reason }))
+    logger.warn({ eventId: id, eventType: event?.type, reason }, 'event dead-lettered')
     lifecycle.emit('dead-lettered', { event, id, group, reason, history: fitted })
     return { kind: 'dead-lettered', error, reason }
   }
