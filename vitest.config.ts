@@ -50,6 +50,22 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // The packages as a user installs them: build and pack once, install the tarballs into a
+          // scratch project outside the repository, compile and run the README example there.
+          name: 'packages-install',
+          include: ['test/install/**/*.test.ts'],
+          globalSetup: [
+            './scripts/require-rabbitmq.ts',
+            './scripts/require-redis.ts',
+            './test/install/global-setup.ts',
+          ],
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: 'redis-streams',
           include: ['packages/transport-redis-streams/test/**/*.test.ts'],
           globalSetup: ['./scripts/require-redis.ts'],
