@@ -298,21 +298,35 @@ export class Bus<Events extends EventCatalogue = AnyEvents> {
    * Publish an event; resolves with the event once the broker holds it durably (G11). Needs no
    * start(): a publisher-only service just publishes.
    */
-  async publish<Name extends keyof Events & string>(
+  publish<Name extends keyof Events & string>(
     type: Name,
     data: Events[Name],
     options: PublishOptions = NO_OPTIONS,
   ): Promise<Event<Events[Name]>> {
-    if (this.stateValue === 'closed') throw new TransportClosedError('publish')
-    assertEventName(type)
-    if (options !== NO_OPTIONS) assertPublishOptions(options)
+    // Not async: the common path returns send()'s promise without another turn of the queue.
+    try {
+      if (this.stateValue === 'closed') throw new TransportClosedError('publish')
+      assertEventName(type)
+      if (options !== NO_OPTIONS) assertPublishOptions(options)
+    } catch (error) {
+      return Promise.reject(error)
+    }
     const schema = this.schemas.get(type)
-    const payload = schema ? await validateWithSchema(schema, type, data) : data
-    if (this.interceptPublish === undefined)
-      return this.send(type, payload, options) as Promise<Event<Events[Name]>>
-    return this.publishIntercepted(this.interceptPublish, type, payload, options) as Promise<
-      Event<Events[Name]>
-    >
+    if (schema)
+      return validateWithSchema(schema, type, data).then((payload) => this.dispatch(type, payload, options))
+    return this.dispatch(type, data, options)
+  }
+
+  private dispatch<Name extends keyof Events & string>(
+    type: Name,
+    payload: unknown,
+    options: PublishOptions,
+  ): Promise<Event<Events[Name]>> {
+    const sent =
+      this.interceptPublish === undefined
+        ? this.send(type, payload, options)
+        : this.publishIntercepted(this.interceptPublish, type, payload, options)
+    return sent as Promise<Event<Events[Name]>>
   }
 
   /** Runs the publish interceptors; what they set in headers and traceparent is what gets encoded. */
