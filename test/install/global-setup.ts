@@ -10,6 +10,7 @@ export const ROOT = resolve(import.meta.dirname, '../..')
 /** The packages a user installs from the registry; each is built and packed once per test run. */
 export const PACKED = [
   '@tidings/core',
+  '@tidings/opentelemetry',
   '@tidings/testkit',
   '@tidings/transport-amqp',
   '@tidings/transport-redis-streams',
