@@ -9,26 +9,18 @@ import { randomUUID } from 'node:crypto'
 import { type Bus, createBus, silentLogger } from '@tidings/core'
 import { type AmqpTransport, amqpTransport } from '@tidings/transport-amqp'
 import amqp from 'amqplib'
-import {
-  type BenchSide,
-  benchSide,
-  compareWithRaw,
-  makePayload,
-  publishInBatches,
-  tidingsConsumer,
-} from './harness.js'
+import { type BenchSide, benchSide, compareWithRaw, makePayload, tidingsConsumer } from './harness.js'
 
 const URL = process.env.TIDINGS_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'
-const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000)
-const LATENCY_EVENTS = Number(process.env.BENCH_LATENCY_EVENTS ?? 10_000)
-const RUNS = 3
-const BATCH = 1_000
+const MAX_EVENTS = Number(process.env.BENCH_EVENTS ?? 50_000)
+const CONSUME_EVENTS = Number(process.env.BENCH_CONSUME_EVENTS ?? 20_000)
+const LATENCY_EVENTS = Number(process.env.BENCH_LATENCY_EVENTS ?? 5_000)
+const RUNS = Number(process.env.BENCH_RUNS ?? 5)
 const PREFETCH = 100
 const TYPE = 'bench.order.placed'
 
 type Payload = ReturnType<typeof makePayload>
 
-/** The four measures every side provides. */
 // ---- raw amqplib ---------------------------------------------------------------------------------
 
 async function rawSide(): Promise<BenchSide> {
@@ -73,8 +65,6 @@ async function rawSide(): Promise<BenchSide> {
       )
     })
 
-  const publishAll = (count: number) => publishInBatches(count, BATCH, () => publishOne(payload))
-
   /** Consumes until `count` messages were handled, calling `onMessage` for each; resolves to a stop(). */
   const consumer = async (onMessage: (data: Payload) => void): Promise<() => Promise<void>> => {
     const channel = await consuming.createChannel()
@@ -96,7 +86,7 @@ async function rawSide(): Promise<BenchSide> {
   }
 
   return benchSide('raw', {
-    publishAll,
+    publishOne: () => publishOne(payload),
     async afterPublish() {
       await admin.purgeQueue(queue)
     },
@@ -130,8 +120,6 @@ async function tidingsSide(): Promise<BenchSide> {
   await creator.close()
   const payload = makePayload(1024)
 
-  const publishAll = (count: number) => publishInBatches(count, BATCH, () => publisher.publish(TYPE, payload))
-
   const consumer = tidingsConsumer<Payload>(newBus, listenOptions)
 
   const purge = async (): Promise<void> => {
@@ -142,7 +130,7 @@ async function tidingsSide(): Promise<BenchSide> {
   }
 
   return benchSide('Tidings', {
-    publishAll,
+    publishOne: () => publisher.publish(TYPE, payload),
     async afterPublish() {
       await purge()
     },
@@ -168,9 +156,10 @@ export async function main(): Promise<void> {
     {
       title: `RabbitMQ, classic durable queue, confirms, persistent, prefetch ${PREFETCH}`,
       rawName: 'raw amqplib',
-      publishLabel: 'publish (confirms, 1,000 in flight)',
+      publishLabel: 'publish (confirm awaited)',
       consumeLabel: `consume (prefetch ${PREFETCH}, manual ack)`,
-      events: EVENTS,
+      maxEvents: MAX_EVENTS,
+      consumeEvents: CONSUME_EVENTS,
       latencyEvents: LATENCY_EVENTS,
       runs: RUNS,
     },

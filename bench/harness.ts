@@ -1,6 +1,8 @@
 /**
  * Shared benchmark plumbing: every transport bench measures Tidings and the raw driver in the same
- * run with the same helpers, then prints one table with the ratio.
+ * run with the same helpers (one sliding-window publisher, one table), then prints one table with the
+ * ratio. A new transport's bench (NATS, SQS) provides a raw side and a Tidings side as `SideParts`
+ * and calls `compareWithRaw`; nothing here knows a broker.
  */
 import { performance } from 'node:perf_hooks'
 import type { Bus, ListenOptions } from '@tidings/core'
@@ -15,11 +17,52 @@ export function makePayload(bytes = 1024): { orderId: string; sentAt: number; fi
 /** Milliseconds since an arbitrary origin, sub-millisecond precision. */
 export const now = (): number => performance.now()
 
-/** Events per second for `count` events, given a function that does the whole job and resolves at the end. */
-export async function throughput(count: number, job: () => Promise<void>): Promise<number> {
-  const started = now()
-  await job()
-  return (count / (now() - started)) * 1000
+/**
+ * The in-flight windows every broker bench measures. 1: a request handler that publishes one event
+ * and awaits it. 10: a handler or job publishing a few events at once, or a few concurrent requests.
+ * 100: a busy service (many concurrent requests each awaiting a publish). 1,000: a bulk import or
+ * relay pushing as fast as the broker accepts.
+ */
+export const WINDOWS = [1, 10, 100, 1000] as const
+
+/** How long one throughput measurement runs at most (BENCH_MS, default 1,000 ms). */
+export const MEASURE_MS = Number(process.env.BENCH_MS ?? 1000)
+
+/**
+ * Starts operations with at most `window` unresolved at a time: a new one starts when one resolves
+ * (a sliding window, as `window` concurrent callers that each await their publish would make).
+ * Stops starting new ones after `limit.count` operations or once `limit.ms` have passed, and
+ * resolves with how many were started (all of which have resolved by then); rejects on the first
+ * failure.
+ */
+export function slidingWindow(
+  window: number,
+  limit: { readonly count: number; readonly ms?: number },
+  start: (index: number) => Promise<unknown>,
+): Promise<number> {
+  const deadline = limit.ms === undefined ? Number.POSITIVE_INFINITY : now() + limit.ms
+  return new Promise((resolve, reject) => {
+    let started = 0
+    let settled = 0
+    let failed = false
+    const launch = (): void => {
+      const index = started
+      started += 1
+      start(index).then(next, fail)
+    }
+    const next = (): void => {
+      settled += 1
+      if (failed) return
+      if (started < limit.count && now() < deadline) launch()
+      else if (settled === started) resolve(started)
+    }
+    const fail = (error: unknown): void => {
+      if (!failed) reject(error)
+      failed = true
+    }
+    if (limit.count <= 0) return resolve(0)
+    for (let i = 0; i < Math.min(window, limit.count); i += 1) launch()
+  })
 }
 
 /** Runs `measure` `runs` times and returns the median (SPEC §10 reports the median of 3). */
@@ -74,7 +117,7 @@ export class LatencyRecorder {
   }
 }
 
-/** Resolves once `count()` reaches `target`, polling cheaply; rejects after `timeoutMs`. */
+/** Resolves once `check()` is true, polling cheaply; rejects after `timeoutMs`. */
 export async function until(check: () => boolean, timeoutMs = 120_000, what = 'condition'): Promise<void> {
   const started = now()
   while (!check()) {
@@ -83,136 +126,40 @@ export async function until(check: () => boolean, timeoutMs = 120_000, what = 'c
   }
 }
 
-export interface BenchRow {
-  readonly measure: string
-  readonly tidings: number
-  readonly raw: number
-  readonly unit: string
-  /** true for throughput (bigger is better), false for latency. */
-  readonly higherIsBetter: boolean
-}
-
-/** Prints a Markdown table (so it can be pasted into docs/benchmarks.md as is). */
-export function printTable(title: string, rows: readonly BenchRow[], rawName = 'raw driver'): void {
-  const format = (value: number, unit: string): string =>
-    unit === 'ms' ? value.toFixed(2) : Math.round(value).toLocaleString('en-US')
-  const lines = [
-    `### ${title}`,
-    '',
-    `| measure | Tidings | ${rawName} | Tidings / raw | unit |`,
-    '|---|---:|---:|---:|---|',
-    ...rows.map((row) => {
-      const ratio = row.higherIsBetter ? row.tidings / row.raw : row.raw / row.tidings
-      const delta = row.higherIsBetter
-        ? ''
-        : ` (${row.tidings - row.raw >= 0 ? '+' : ''}${(row.tidings - row.raw).toFixed(2)} ms)`
-      return `| ${row.measure} | ${format(row.tidings, row.unit)} | ${format(row.raw, row.unit)} | ${(ratio * 100).toFixed(0)} %${delta} | ${row.unit} |`
-    }),
-    '',
-  ]
-  console.log(lines.join('\n'))
-}
-
-/** One way of moving events through a broker: the raw driver, or Tidings. Rates in msgs/s, latency in ms. */
-export interface BenchSide {
-  publish(count: number): Promise<number>
-  consume(count: number): Promise<number>
-  endToEnd(count: number): Promise<number>
-  latency(count: number): Promise<{ p50: number; p99: number }>
-  cleanup(): Promise<void>
-}
-
-export interface Comparison {
-  readonly title: string
-  readonly rawName: string
-  readonly publishLabel: string
-  readonly consumeLabel: string
-  readonly events: number
-  readonly latencyEvents: number
-  readonly runs: number
-  /**
-   * Latency runs per side (default 5): a p99 over 10,000 events at 1,000/s moves by milliseconds
-   * between runs on a shared 2-core machine, so its median needs more runs than throughput does.
-   */
-  readonly latencyRuns?: number
-}
-
-/**
- * Measures both sides with the same workloads, interleaving raw and Tidings runs so drift on the
- * machine affects both alike, and prints the medians as one table.
- */
-export async function compareWithRaw(
-  comparison: Comparison,
-  makeRaw: () => Promise<BenchSide>,
-  makeTidings: () => Promise<BenchSide>,
-): Promise<void> {
-  const raw = await makeRaw()
-  const tidings = await makeTidings()
-  try {
-    const { runs, events, latencyEvents } = comparison
-    const both = async (
-      measure: (side: BenchSide) => Promise<number>,
-    ): Promise<{ raw: number; tidings: number }> => {
-      const rawRuns: number[] = []
-      const tidingsRuns: number[] = []
-      for (let run = 0; run < runs; run += 1) {
-        rawRuns.push(await measure(raw))
-        tidingsRuns.push(await measure(tidings))
-      }
-      return { raw: median(rawRuns), tidings: median(tidingsRuns) }
-    }
-    const throughput = (measure: string, values: { raw: number; tidings: number }): BenchRow => ({
-      measure,
-      ...values,
-      unit: 'msgs/s',
-      higherIsBetter: true,
-    })
-    const rows: BenchRow[] = [
-      throughput(comparison.publishLabel, await both((side) => side.publish(events))),
-      throughput(comparison.consumeLabel, await both((side) => side.consume(events))),
-      throughput('end-to-end publish → handle → ack', await both((side) => side.endToEnd(events))),
-    ]
-    const samples = {
-      raw: { p50: [] as number[], p99: [] as number[] },
-      tidings: { p50: [] as number[], p99: [] as number[] },
-    }
-    const latencyRuns = comparison.latencyRuns ?? 5
-    for (let run = 0; run < latencyRuns; run += 1) {
-      for (const [name, side] of [['raw', raw] as const, ['tidings', tidings] as const]) {
-        const { p50, p99 } = await side.latency(latencyEvents)
-        samples[name].p50.push(p50)
-        samples[name].p99.push(p99)
-      }
-    }
-    for (const percentile of ['p50', 'p99'] as const) {
-      rows.push({
-        measure: `latency ${percentile} at 1,000 events/s`,
-        raw: median(samples.raw[percentile]),
-        tidings: median(samples.tidings[percentile]),
-        unit: 'ms',
-        higherIsBetter: false,
-      })
-    }
-    printTable(
-      `${comparison.title} (${events.toLocaleString('en-US')} events of 1 KiB, median of ${runs} runs; latency over ${latencyEvents.toLocaleString('en-US')}, median of ${latencyRuns} runs; Node ${process.version})`,
-      rows,
-      comparison.rawName,
-    )
-  } finally {
-    await raw.cleanup()
-    await tidings.cleanup()
-  }
-}
-
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b)
   return sorted[Math.floor(sorted.length / 2)]!
 }
 
+// ---- sides ---------------------------------------------------------------------------------------
+
+/** One way of moving events through a broker: the raw driver, or Tidings. Rates in msgs/s, latency in ms. */
+export interface BenchSide {
+  /** Publishes with `window` in flight until `limit` is reached; msgs/s accepted by the broker. */
+  publish(window: number, limit: Limit): Promise<number>
+  /** Drains a backlog of `count` events already on the broker; msgs/s handled. */
+  consume(count: number): Promise<number>
+  /** Publishes with `window` in flight while consuming; msgs/s from the first publish to the last ack. */
+  endToEnd(window: number, limit: Limit): Promise<number>
+  /** Publishes `count` events paced at 1,000/s while consuming; end-to-end latency percentiles. */
+  latency(count: number): Promise<{ p50: number; p99: number }>
+  cleanup(): Promise<void>
+}
+
+export interface Limit {
+  readonly count: number
+  readonly ms?: number
+}
+
 /** What a benchmark side is made of; `benchSide` turns it into the measured workloads. */
 export interface SideParts<Data extends { sentAt: number }> {
-  /** Publish `count` events and resolve once the broker confirmed all of them. */
-  publishAll(count: number): Promise<void>
+  /** Publish one event and resolve once the broker accepted it (a confirm, an XADD reply). */
+  publishOne(): Promise<unknown>
+  /**
+   * For a publisher that does not wait for the broker (no confirms): resolve once the broker holds
+   * everything published so far, so a publish run is timed to the broker, not to a client buffer.
+   */
+  settle?(): Promise<void>
   /** Remove what a publish-only run left on the broker. */
   afterPublish(): Promise<void>
   /** Optional tidying after each consuming run (e.g. trimming a stream the raw side never trims). */
@@ -224,18 +171,20 @@ export interface SideParts<Data extends { sentAt: number }> {
   cleanup(): Promise<void>
 }
 
-/** The same four workloads for the raw driver and for Tidings, so they differ only in their parts. */
+/** The same workloads for the raw driver and for Tidings, so they differ only in their parts. */
 export function benchSide<Data extends { sentAt: number }>(name: string, parts: SideParts<Data>): BenchSide {
   return {
-    async publish(count) {
+    async publish(window, limit) {
       const started = now()
-      await parts.publishAll(count)
-      const rate = (count / (now() - started)) * 1000
+      const published = await slidingWindow(window, limit, () => parts.publishOne())
+      await parts.settle?.()
+      const rate = (published / (now() - started)) * 1000
       await parts.afterPublish()
       return rate
     },
     async consume(count) {
-      await parts.publishAll(count)
+      await slidingWindow(1000, { count }, () => parts.publishOne())
+      await parts.settle?.()
       // Timed from the first delivery to the last: connecting and declaring are not consuming.
       let handled = 0
       let started = 0
@@ -249,15 +198,15 @@ export function benchSide<Data extends { sentAt: number }>(name: string, parts: 
       await parts.afterRun?.()
       return rate
     },
-    async endToEnd(count) {
+    async endToEnd(window, limit) {
       let handled = 0
       const stop = await parts.consumer(() => {
         handled += 1
       })
       const started = now()
-      await parts.publishAll(count)
-      await until(() => handled >= count, 120_000, `${name} end-to-end`)
-      const rate = (count / (now() - started)) * 1000
+      const published = await slidingWindow(window, limit, () => parts.publishOne())
+      await until(() => handled >= published, 120_000, `${name} end-to-end`)
+      const rate = (published / (now() - started)) * 1000
       await stop()
       await parts.afterRun?.()
       return rate
@@ -275,19 +224,6 @@ export function benchSide<Data extends { sentAt: number }>(name: string, parts: 
   }
 }
 
-/** Publishes `count` events, `batchSize` in flight at a time, waiting for every acceptance. */
-export async function publishInBatches(
-  count: number,
-  batchSize: number,
-  publishOne: () => Promise<unknown>,
-): Promise<void> {
-  for (let sent = 0; sent < count; sent += batchSize) {
-    const batch: Promise<unknown>[] = []
-    for (let i = 0; i < Math.min(batchSize, count - sent); i += 1) batch.push(publishOne())
-    await Promise.all(batch)
-  }
-}
-
 /** The Tidings half of a broker bench: a fresh listening bus per consuming run, closed by stop(). */
 export function tidingsConsumer<Data>(
   newBus: () => Bus,
@@ -299,4 +235,140 @@ export function tidingsConsumer<Data>(
     await bus.start()
     return () => bus.close()
   }
+}
+
+// ---- comparison and table ------------------------------------------------------------------------
+
+export interface Comparison {
+  readonly title: string
+  readonly rawName: string
+  /** e.g. 'publish (confirms)': the window is added per row. */
+  readonly publishLabel: string
+  readonly consumeLabel: string
+  /** At most this many events per throughput measurement (each also stops after MEASURE_MS). */
+  readonly maxEvents: number
+  /** The backlog the consume row drains (0: no consume row). */
+  readonly consumeEvents: number
+  readonly latencyEvents: number
+  readonly runs: number
+  /** Latency runs per side (default 3; each is latencyEvents / 1,000 seconds long). */
+  readonly latencyRuns?: number
+}
+
+/** One measured row: every run's value per side, so the table can show the spread of the ratio. */
+export interface BenchRow {
+  readonly measure: string
+  readonly window: string
+  readonly tidings: readonly number[]
+  readonly raw: readonly number[]
+  readonly unit: string
+  /** true for throughput (bigger is better), false for latency. */
+  readonly higherIsBetter: boolean
+}
+
+/**
+ * Measures both sides with the same workloads, interleaving raw and Tidings (and swapping which goes
+ * first every run) so drift on the machine affects both alike, and prints one table: the medians,
+ * and Tidings / raw as the median of the per-run ratios with their range.
+ */
+export async function compareWithRaw(
+  comparison: Comparison,
+  makeRaw: () => Promise<BenchSide>,
+  makeTidings: () => Promise<BenchSide>,
+): Promise<void> {
+  const raw = await makeRaw()
+  const tidings = await makeTidings()
+  const started = now()
+  try {
+    const { runs, maxEvents } = comparison
+    const limit: Limit = { count: maxEvents, ms: MEASURE_MS }
+    const rows = new Map<string, { raw: number[]; tidings: number[] }>()
+    const record = (key: string, side: 'raw' | 'tidings', value: number): void => {
+      const row = rows.get(key) ?? { raw: [], tidings: [] }
+      row[side].push(value)
+      rows.set(key, row)
+    }
+    const both = async (run: number, key: string, measure: (side: BenchSide) => Promise<number>) => {
+      const order = run % 2 === 0 ? (['raw', 'tidings'] as const) : (['tidings', 'raw'] as const)
+      for (const name of order) record(key, name, await measure(name === 'raw' ? raw : tidings))
+    }
+    // Warm both sides up (JIT, connections, the broker's structures); these runs are not counted.
+    for (const side of [raw, tidings]) {
+      await side.publish(100, { count: maxEvents, ms: 300 })
+      await side.endToEnd(100, { count: maxEvents, ms: 300 })
+    }
+    for (let run = 0; run < runs; run += 1) {
+      for (const window of WINDOWS) {
+        await both(run, `publish ${window}`, (side) => side.publish(window, limit))
+        await both(run, `end-to-end ${window}`, (side) => side.endToEnd(window, limit))
+      }
+      if (comparison.consumeEvents > 0)
+        await both(run, 'consume', (side) => side.consume(comparison.consumeEvents))
+    }
+    const latencyRuns = comparison.latencyRuns ?? 3
+    for (let run = 0; run < latencyRuns; run += 1) {
+      const order = run % 2 === 0 ? (['raw', 'tidings'] as const) : (['tidings', 'raw'] as const)
+      for (const name of order) {
+        const { p50, p99 } = await (name === 'raw' ? raw : tidings).latency(comparison.latencyEvents)
+        record('p50', name, p50)
+        record('p99', name, p99)
+      }
+    }
+    const table: BenchRow[] = []
+    const throughput = (measure: string, window: string, key: string): void => {
+      table.push({ measure, window, ...rows.get(key)!, unit: 'msgs/s', higherIsBetter: true })
+    }
+    for (const window of WINDOWS) throughput(comparison.publishLabel, fmt(window), `publish ${window}`)
+    for (const window of WINDOWS)
+      throughput('end-to-end publish → handle → ack', fmt(window), `end-to-end ${window}`)
+    if (comparison.consumeEvents > 0) throughput(comparison.consumeLabel, 'backlog', 'consume')
+    for (const percentile of ['p50', 'p99'] as const) {
+      table.push({
+        measure: `latency ${percentile} at 1,000 events/s`,
+        window: 'paced',
+        ...rows.get(percentile)!,
+        unit: 'ms',
+        higherIsBetter: false,
+      })
+    }
+    printTable(
+      `${comparison.title} (1 KiB events; each throughput run ${MEASURE_MS.toLocaleString('en-US')} ms or ${fmt(maxEvents)} events${comparison.consumeEvents > 0 ? `, consume ${fmt(comparison.consumeEvents)}` : ''}, median of ${runs} runs; latency over ${fmt(comparison.latencyEvents)} events, median of ${latencyRuns} runs; Node ${process.version}; ${((now() - started) / 1000).toFixed(0)} s)`,
+      table,
+      comparison.rawName,
+    )
+  } finally {
+    await raw.cleanup()
+    await tidings.cleanup()
+  }
+}
+
+function fmt(value: number): string {
+  return Math.round(value).toLocaleString('en-US')
+}
+
+/** Prints a Markdown table (so it can be pasted into docs/benchmarks.md as is). */
+export function printTable(title: string, rows: readonly BenchRow[], rawName = 'raw driver'): void {
+  const format = (value: number, unit: string): string => (unit === 'ms' ? value.toFixed(2) : fmt(value))
+  const percent = (value: number): string => `${(value * 100).toFixed(0)} %`
+  const lines = [
+    `### ${title}`,
+    '',
+    `| measure | in flight | Tidings | ${rawName} | Tidings / raw (range over runs) | unit |`,
+    '|---|---:|---:|---:|---:|---|',
+    ...rows.map((row) => {
+      const ratios = row.raw.map((raw, i) =>
+        row.higherIsBetter ? row.tidings[i]! / raw : raw / row.tidings[i]!,
+      )
+      const tidings = median(row.tidings)
+      const raw = median(row.raw)
+      const delta = row.higherIsBetter
+        ? ''
+        : `, ${tidings - raw >= 0 ? '+' : ''}${(tidings - raw).toFixed(2)} ms`
+      const spread =
+        ratios.length > 1 ? ` (${percent(Math.min(...ratios))}–${percent(Math.max(...ratios))})` : ''
+      return `| ${row.measure} | ${row.window} | ${format(tidings, row.unit)} | ${format(raw, row.unit)} | ${percent(median(ratios))}${spread}${delta} | ${row.unit} |`
+    }),
+    '',
+  ]
+  console.log(lines.join('\n'))
 }

@@ -1,15 +1,115 @@
 /**
- * `npm run bench -- memory`: publish→handle→ack throughput of the memory transport with 1 KiB
- * events, and what 100,000 pending delayed retries cost fresh traffic.
+ * `npm run bench -- memory`: the memory transport with 1 KiB events, measured like the broker
+ * benches (publish and publish → handle → ack with 1, 10, 100 and 1,000 publishes in flight, latency
+ * at a paced 1,000 events/s) against the in-process floor: what any in-process bus must do at least
+ * when events go through the wire format (JSON.stringify of the envelope, a queue, JSON.parse on the
+ * way out, the handler called). Then what the memory transport alone is asked about: concurrency 1,
+ * and the cost of 100,000 pending delayed retries.
  */
+import { randomUUID } from 'node:crypto'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
-import { createBus, MemoryBroker, memoryTransport, RetryLater, silentLogger } from '@tidings/core'
-import { makePayload, medianOf, now, publishInBatches, until } from './harness.js'
+import { type Bus, createBus, MemoryBroker, memoryTransport, RetryLater, silentLogger } from '@tidings/core'
+import {
+  type BenchSide,
+  benchSide,
+  compareWithRaw,
+  makePayload,
+  medianOf,
+  now,
+  slidingWindow,
+  tidingsConsumer,
+  until,
+} from './harness.js'
 
-const EVENTS = 200_000
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000)
 const PENDING_RETRIES = 100_000
-const BATCH = 1000
+const TYPE = 'bench.order.placed'
+
+type Payload = ReturnType<typeof makePayload>
+
+// ---- the in-process floor ------------------------------------------------------------------------
+
+async function floorSide(): Promise<BenchSide> {
+  const payload = makePayload(1024)
+  const queue: string[] = []
+  let onEvent: ((data: Payload) => void) | undefined
+  let draining = false
+  const drain = (): void => {
+    draining = false
+    const handle = onEvent
+    if (!handle) return
+    for (let text = queue.shift(); text !== undefined; text = queue.shift())
+      handle((JSON.parse(text) as { data: Payload }).data)
+  }
+  /** Encode the envelope, queue it, hand it to the consumer after the publisher's tick. */
+  const publish = (data: Payload): Promise<void> => {
+    const id = randomUUID()
+    queue.push(
+      JSON.stringify({
+        specversion: '1.0',
+        id,
+        type: TYPE,
+        source: '/bench',
+        time: new Date().toISOString(),
+        datacontenttype: 'application/json',
+        data,
+      }),
+    )
+    if (onEvent && !draining) {
+      draining = true
+      queueMicrotask(drain)
+    }
+    return Promise.resolve()
+  }
+  return benchSide('floor', {
+    publishOne: () => publish(payload),
+    async afterPublish() {
+      queue.length = 0
+    },
+    async consumer(handle) {
+      onEvent = handle
+      drain()
+      return async () => {
+        onEvent = undefined
+      }
+    },
+    publishStamped: (sentAt) => void publish({ ...payload, sentAt }),
+    async cleanup() {},
+  })
+}
+
+// ---- Tidings on the memory transport -------------------------------------------------------------
+
+async function tidingsSide(): Promise<BenchSide> {
+  let broker = new MemoryBroker()
+  const newBus = (): Bus =>
+    createBus({ service: 'bench', transport: memoryTransport({ broker }), logger: silentLogger })
+  const listenOptions = { name: 'group', concurrency: 64, retry: false as const }
+  let publisher = newBus()
+  const payload = makePayload(1024)
+  const consumer = tidingsConsumer<Payload>(newBus, listenOptions)
+  /** A fresh broker after every run, so no run inherits another's queue. */
+  const reset = async (): Promise<void> => {
+    await publisher.close()
+    broker.reset()
+    broker = new MemoryBroker()
+    publisher = newBus()
+  }
+  return benchSide('Tidings', {
+    publishOne: () => publisher.publish(TYPE, payload),
+    afterPublish: reset,
+    afterRun: reset,
+    consumer,
+    publishStamped: (sentAt) => void publisher.publish(TYPE, { ...payload, sentAt }),
+    async cleanup() {
+      await publisher.close()
+      broker.reset()
+    },
+  })
+}
+
+// ---- what only the memory transport is asked -----------------------------------------------------
 
 async function endToEnd(broker: MemoryBroker, count: number, concurrency: number): Promise<number> {
   const bus = createBus({ service: 'bench', transport: memoryTransport({ broker }), logger: silentLogger })
@@ -24,18 +124,8 @@ async function endToEnd(broker: MemoryBroker, count: number, concurrency: number
   await bus.start()
   const payload = makePayload(1024)
   const started = now()
-  await publishInBatches(count, BATCH, () => bus.publish('bench.fresh', payload))
+  await slidingWindow(1000, { count }, () => bus.publish('bench.fresh', payload))
   await until(() => handled >= count, 120_000, 'fresh events handled')
-  const rate = (count / (now() - started)) * 1000
-  await bus.close()
-  return rate
-}
-
-async function publishOnly(broker: MemoryBroker, count: number): Promise<number> {
-  const bus = createBus({ service: 'bench', transport: memoryTransport({ broker }), logger: silentLogger })
-  const payload = makePayload(1024)
-  const started = now()
-  await publishInBatches(count, BATCH, () => bus.publish('bench.unheard', payload))
   const rate = (count / (now() - started)) * 1000
   await bus.close()
   return rate
@@ -64,7 +154,7 @@ async function parkDelayedRetries(
   await bus.start()
   const payload = makePayload(1024)
   const started = now()
-  await publishInBatches(count, BATCH, () => bus.publish('bench.parked', payload))
+  await slidingWindow(1000, { count }, () => bus.publish('bench.parked', payload))
   await until(() => broker.pendingDelays >= count, 120_000, 'retries parked')
   const ms = now() - started
   collectGarbage()
@@ -76,13 +166,24 @@ async function parkDelayedRetries(
 }
 
 export async function main(): Promise<void> {
+  await compareWithRaw(
+    {
+      title: 'memory transport, one listener, concurrency 64',
+      rawName: 'in-process floor',
+      publishLabel: 'publish',
+      consumeLabel: 'consume',
+      maxEvents: 200_000,
+      consumeEvents: 0,
+      latencyEvents: 5_000,
+      runs: Number(process.env.BENCH_RUNS ?? 3),
+    },
+    floorSide,
+    tidingsSide,
+  )
+
   const rows: string[] = []
-  const publish = await medianOf(3, () => publishOnly(new MemoryBroker(), EVENTS))
-  rows.push(`| publish only (no listener) | ${fmt(publish)} events/s |`)
-  for (const concurrency of [1, 64]) {
-    const rate = await medianOf(3, () => endToEnd(new MemoryBroker(), EVENTS, concurrency))
-    rows.push(`| publish → handle → ack, concurrency ${concurrency} | ${fmt(rate)} events/s |`)
-  }
+  const single = await medianOf(3, () => endToEnd(new MemoryBroker(), EVENTS, 1))
+  rows.push(`| publish → handle → ack, concurrency 1, 1,000 in flight | ${fmt(single)} events/s |`)
   const loaded = new MemoryBroker()
   const parked = await parkDelayedRetries(loaded, PENDING_RETRIES)
   rows.push(
@@ -90,12 +191,11 @@ export async function main(): Promise<void> {
   )
   const withPending = await medianOf(3, () => endToEnd(loaded, EVENTS, 64))
   rows.push(
-    `| publish → handle → ack with ${fmt(loaded.pendingDelays)} retries pending, concurrency 64 | ${fmt(withPending)} events/s |`,
+    `| publish → handle → ack with ${fmt(loaded.pendingDelays)} retries pending, concurrency 64, 1,000 in flight | ${fmt(withPending)} events/s |`,
   )
-
   console.log(
     [
-      `### memory transport (${EVENTS.toLocaleString('en-US')} events of 1 KiB, median of 3, Node ${process.version})`,
+      `### memory transport only (${EVENTS.toLocaleString('en-US')} events of 1 KiB, median of 3, Node ${process.version})`,
       '',
       '| measure | result |',
       '|---|---:|',
