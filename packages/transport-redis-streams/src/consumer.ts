@@ -18,7 +18,7 @@ import { errorMessage, isBusyGroupError, isNoGroupError, sleep } from './errors.
 import { HeldDeliveries } from './held-deliveries.js'
 import type { GroupKeys, NamespaceKeys } from './keys.js'
 import type { ResolvedOptions } from './options.js'
-import { autoClaim, type ClaimedEntry, claimOwnPending, extendLeases, releaseToGroup } from './reclaimer.js'
+import { type ClaimedEntry, claimIdle, claimOwnPending, extendLeases, releaseToGroup } from './reclaimer.js'
 import type { Scripts } from './scripts.js'
 
 export interface ConsumerContext {
@@ -63,7 +63,6 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
   private claimTimer: NodeJS.Timeout | undefined
   private leaseTimer: NodeJS.Timeout | undefined
   private claiming = false
-  private readonly claimCursors = new Map<string, string>()
   private readonly onBlockingReady = (): void => {
     // After a reconnect, replies lost with the old connection left entries in our PEL: take them back.
     this.needOwnRecovery = true
@@ -326,16 +325,16 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
       for (const stream of this.streams) {
         const free = this.free
         if (free <= 0 || !this.running) break
-        const { cursor, claimed } = await autoClaim(
+        const claimed = await claimIdle(
           client,
           stream,
           this.group,
           this.subscribeOptions.consumerName,
           this.subscribeOptions.ackTimeoutMs,
-          this.claimCursors.get(stream) ?? '0-0',
-          free,
+          // Ask past the entries held here, which XPENDING lists too but claimIdle leaves alone.
+          free + this.held.size,
+          (id) => this.held.has(stream, id),
         )
-        this.claimCursors.set(stream, cursor)
         if (this.running) this.acceptClaimed(stream, claimed)
       }
     } catch (error) {
@@ -569,11 +568,16 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
     }
   }
 
+  /**
+   * The ephemeral group's heartbeat, and leases of entries read ahead that core has not been handed
+   * yet. Core renews what it holds (extendLease); renewing those here too would keep a stalled
+   * handler's entry for ever.
+   */
   private async extendAll(): Promise<void> {
     try {
       if (!this.subscribeOptions.durable && this.running) await this.heartbeat()
-      const all = this.held.all()
-      if (all.length > 0) await this.extend(all)
+      const undispatched = this.held.all().filter((delivery) => !delivery.dispatched)
+      if (undispatched.length > 0) await this.extend(undispatched)
     } catch (error) {
       if (isNoGroupError(error)) this.groupsMissing = true
       else

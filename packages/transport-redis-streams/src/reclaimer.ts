@@ -67,6 +67,31 @@ async function deliveryCounts(
 }
 
 /**
+ * Crash recovery (G7) that never takes back what this process still holds: XPENDING lists the
+ * group's entries idle past `minIdleMs` with their owners, and XCLAIM (with the same min-idle, so an
+ * entry renewed meanwhile stays put) takes the others. Unlike XAUTOCLAIM, an entry whose lease lapsed
+ * here while its handler still runs (this process looks stalled) is left for another process.
+ */
+export async function claimIdle(
+  client: Redis | Cluster,
+  key: string,
+  group: string,
+  consumer: string,
+  minIdleMs: number,
+  count: number,
+  isHeldHere: (id: string) => boolean,
+): Promise<ClaimedEntry[]> {
+  const rows = (await client.call('XPENDING', key, group, 'IDLE', minIdleMs, '-', '+', count)) as PendingRow[]
+  const wanted = rows.filter((row) => !(row[1] === consumer && isHeldHere(row[0])))
+  if (wanted.length === 0) return []
+  const counts = new Map(wanted.map((row) => [row[0], Number(row[3]) + 1]))
+  const entries = parseEntries<string>(
+    await client.call('XCLAIM', key, group, consumer, minIdleMs, ...wanted.map((row) => row[0])),
+  )
+  return entries.map((entry) => ({ entry, deliveryCount: counts.get(entry.id) ?? 2 }))
+}
+
+/**
  * A process restarted with the same consumer name takes its own pending entries back first (the
  * replies it never saw, the deliveries it never settled). XPENDING lists them with their delivery
  * counts; XCLAIM with min-idle 0 re-delivers them (counting one more delivery). Returns one page;

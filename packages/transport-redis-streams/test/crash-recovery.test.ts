@@ -53,14 +53,17 @@ describe('redis-streams crash recovery and leases', () => {
     expect(pending[0]).toBe(0)
   })
 
-  it('a slow but alive handler keeps its lease and is not duplicated', async () => {
+  it('a slow but alive handler whose lease is renewed (as core does) keeps it and is not duplicated', async () => {
     const ackTimeoutMs = 200
     const a = await open()
     const b = await open()
     const options = (consumerName: string) =>
       subscribeOptions('video-encode', ['video.uploaded'], { ackTimeoutMs, consumerName, concurrency: 1 })
     const slow = await record(a, options('slow'), async (delivery) => {
+      // Core renews the lease of every delivery it holds about every ackTimeoutMs / 3.
+      const renewal = setInterval(() => void delivery.extendLease!(), ackTimeoutMs / 3)
       await sleep(ackTimeoutMs * 4)
+      clearInterval(renewal)
       await delivery.ack()
     })
     await a.publish(message('video.uploaded'))
