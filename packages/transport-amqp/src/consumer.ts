@@ -9,12 +9,21 @@ import {
   type RetryInstruction,
   type SubscribeOptions,
 } from '@tidings/core'
+import { type Leased, LeaseTracker } from '@tidings/core/transport'
 import type { Channel, ConsumeMessage } from 'amqplib'
 import { backoffDelay } from './backoff.js'
 import type { ConnectionManager } from './connection-manager.js'
 import { bucketDelay, type WaitQueues } from './delays.js'
 import { errorMessage } from './errors.js'
-import { carriedHeaders, copyProperties, encodeHistory, HEADER, readAttempt, readHistory } from './headers.js'
+import {
+  carriedHeaders,
+  copyProperties,
+  encodeHistory,
+  HEADER,
+  headerString,
+  readAttempt,
+  readHistory,
+} from './headers.js'
 import type { ResolvedOptions } from './options.js'
 import type { Publisher } from './publisher.js'
 import { declareGroup, type GroupTopology, type Names } from './topology.js'
@@ -47,6 +56,11 @@ export class GroupConsumer {
   private unregister: (() => void) | undefined
   private readonly deadChannels = new WeakSet<Channel>()
   private tagSequence = 0
+  /**
+   * Client-side leases: an open channel holds an unacknowledged message for ever, so a live process
+   * whose handler stalls (core stops renewing) would keep it. A lapsed lease hands a copy to the group.
+   */
+  readonly leases: LeaseTracker<AmqpDelivery>
 
   constructor(
     private readonly deps: ConsumerDependencies,
@@ -62,6 +76,7 @@ export class GroupConsumer {
       deliveryLimit: deps.options.deliveryLimit,
     }
     this.prefetch = Math.min(deps.options.prefetch ?? subscription.concurrency, subscription.concurrency)
+    this.leases = new LeaseTracker(subscription.ackTimeoutMs, (delivery) => delivery.lapse())
   }
 
   get group(): string {
@@ -95,6 +110,7 @@ export class GroupConsumer {
   /** Stop, then close the channel: the broker gives every unsettled delivery back to the group. */
   async close(): Promise<void> {
     await this.stop()
+    this.leases.stop()
     const channel = this.channel
     this.channel = undefined
     if (channel && !this.deadChannels.has(channel)) await channel.close().catch(() => {})
@@ -126,8 +142,25 @@ export class GroupConsumer {
     }
   }
 
-  async publishRetry(message: ConsumeMessage, instruction: RetryInstruction): Promise<void> {
-    const headers = carriedHeaders(message.properties.headers)
+  /**
+   * A stalled handler's lease lapsed: another process of the group gets a copy at once, counted as a
+   * redelivery. The original stays unacknowledged on this channel until core settles it, so it keeps
+   * its prefetch slot and the copy goes elsewhere; its late settlement only acknowledges it.
+   */
+  async publishTakeover(message: ConsumeMessage, attempt: number): Promise<void> {
+    await this.publishRetry(
+      message,
+      { delayMs: 0, attempt: attempt + 1, history: readHistory(message.properties.headers) },
+      { [HEADER.redelivered]: 'true' },
+    )
+  }
+
+  async publishRetry(
+    message: ConsumeMessage,
+    instruction: RetryInstruction,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<void> {
+    const headers = { ...carriedHeaders(message.properties.headers), ...extraHeaders }
     headers[HEADER.attempt] = instruction.attempt
     if (instruction.history.length > 0) headers[HEADER.history] = encodeHistory(instruction.history)
     const options = copyProperties(message, headers)
@@ -305,17 +338,29 @@ export class GroupConsumer {
     return readAttempt(message, this.subscription.durable ? this.deps.options.queueType : 'classic')
   }
 
+  warnTakeoverFailed(error: unknown): void {
+    this.deps
+      .logger()
+      .warn(
+        { group: this.group, error: errorMessage(error) },
+        'amqp: a lapsed lease could not be handed over as a copy; the message was given back instead',
+      )
+  }
+
   warnSettledTwice(operation: string): void {
     this.deps.logger().warn({ group: this.group, operation }, 'amqp: delivery settled twice; ignored')
   }
 }
 
 /** One message handed to core; settles exactly once (later calls are ignored with a warning). */
-class AmqpDelivery implements Delivery {
+class AmqpDelivery implements Delivery, Leased {
   readonly body: Buffer
   readonly attempt: number
   readonly redelivered: boolean
+  leaseUntil = 0
   private settled = false
+  /** Its lease lapsed and a copy went to the group: a late settlement only acknowledges this one. */
+  private lapsed = false
   private parsedHistory: readonly AttemptFailure[] | undefined
 
   constructor(
@@ -324,8 +369,37 @@ class AmqpDelivery implements Delivery {
     private readonly message: ConsumeMessage,
   ) {
     this.body = message.content
-    this.redelivered = message.fields.redelivered
+    this.redelivered =
+      message.fields.redelivered || headerString(message.properties.headers, HEADER.redelivered) === 'true'
     this.attempt = consumer.readAttempt(message)
+    consumer.leases.hold(this)
+  }
+
+  get leaseEnded(): boolean {
+    return this.settled || this.lapsed
+  }
+
+  extendLease(): Promise<void> {
+    if (!this.leaseEnded) this.consumer.leases.hold(this)
+    return Promise.resolve()
+  }
+
+  lapse(): void {
+    if (this.leaseEnded) return
+    this.lapsed = true
+    this.consumer.publishTakeover(this.message, this.attempt).catch((error: unknown) => {
+      // No copy: give the original back instead, so the group gets it either way.
+      this.consumer.requeue(this.channel, this.message)
+      this.consumer.warnTakeoverFailed(error)
+    })
+  }
+
+  /** The late outcome of a handler whose lease lapsed: the copy carries on; this one is done. */
+  private settleLapsed(): boolean {
+    if (!this.lapsed || this.settled) return false
+    this.settled = true
+    this.consumer.ack(this.channel, this.message)
+    return true
   }
 
   get history(): readonly AttemptFailure[] {
@@ -334,11 +408,13 @@ class AmqpDelivery implements Delivery {
   }
 
   ack(): Promise<void> {
+    if (this.settleLapsed()) return Promise.resolve()
     if (this.claim('ack')) this.consumer.ack(this.channel, this.message)
     return Promise.resolve()
   }
 
   release(): Promise<void> {
+    if (this.settleLapsed()) return Promise.resolve()
     if (this.claim('release')) this.consumer.requeue(this.channel, this.message)
     return Promise.resolve()
   }
@@ -353,6 +429,7 @@ class AmqpDelivery implements Delivery {
 
   /** At-least-once: the confirmed copy first, then the ack; if the copy fails the original goes back. */
   private async moveThenAck(operation: string, publishCopy: () => Promise<void>): Promise<void> {
+    if (this.settleLapsed()) return
     if (!this.claim(operation)) return
     try {
       await publishCopy()

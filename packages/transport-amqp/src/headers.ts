@@ -14,6 +14,8 @@ export const HEADER = {
   group: 'x-tidings-group',
   reason: 'x-tidings-reason',
   deadLetteredAt: 'x-tidings-dead-lettered-at',
+  /** A copy made because a stalled process's lease lapsed: a redelivery, though new to the broker. */
+  redelivered: 'x-tidings-redelivered',
 } as const
 
 export const CLOUDEVENTS_CONTENT_TYPE = 'application/cloudevents+json'
