@@ -1,5 +1,4 @@
 import {
-  assertPattern,
   ConfigError,
   type DeliveryHandler,
   type Logger,
@@ -13,6 +12,7 @@ import {
   type TransportContext,
   type TransportDeadLetters,
 } from '@tidings/core'
+import { assertGroupName, assertSubscribeOptions } from '@tidings/core/transport'
 import type { Options } from 'amqplib'
 import { ConnectionManager } from './connection-manager.js'
 import { GroupConsumer } from './consumer.js'
@@ -23,9 +23,6 @@ import { CLOUDEVENTS_CONTENT_TYPE } from './headers.js'
 import { type AmqpTransportOptions, type ResolvedOptions, resolveOptions } from './options.js'
 import { Publisher } from './publisher.js'
 import { Names } from './topology.js'
-
-/** Group names come from core (`<service>-<listener>`); refuse anything that would break a queue name. */
-const GROUP_NAME = /^[A-Za-z0-9_-]{1,200}$/
 
 /**
  * The RabbitMQ transport. See README.md for the topology and the delay design.
@@ -123,18 +120,7 @@ export class AmqpTransport implements Transport {
 
   async subscribe(options: SubscribeOptions, onDelivery: DeliveryHandler): Promise<Subscription> {
     if (this.state === 'closing' || this.state === 'closed') throw new TransportClosedError('subscribe')
-    assertGroup(options.group)
-    if (!Array.isArray(options.patterns) || options.patterns.length === 0) {
-      throw new ConfigError(
-        `subscribe() for group "${options.group}" needs at least one pattern, such as "order.*".`,
-      )
-    }
-    for (const pattern of options.patterns) assertPattern(pattern)
-    if (!Number.isInteger(options.concurrency) || options.concurrency < 1 || options.concurrency > 65_535) {
-      throw new ConfigError(
-        `The concurrency of group "${options.group}" must be a whole number from 1 to 65535, got ${String(options.concurrency)}.`,
-      )
-    }
+    assertSubscribeOptions(options, this.name)
     const consumer = new GroupConsumer(
       {
         connection: this.connection,
@@ -159,7 +145,7 @@ export class AmqpTransport implements Transport {
   }
 
   deadLetters(group: string): TransportDeadLetters {
-    assertGroup(group)
+    assertGroupName(group, 'amqp deadLetters(group)')
     return new AmqpDeadLetters(
       {
         connection: this.connection,
@@ -205,13 +191,5 @@ export class AmqpTransport implements Transport {
     this.consumers.clear()
     await this.connection.close()
     this.state = 'closed'
-  }
-}
-
-function assertGroup(group: unknown): asserts group is string {
-  if (typeof group !== 'string' || !GROUP_NAME.test(group)) {
-    throw new ConfigError(
-      `The consumer group ${JSON.stringify(group)} is not valid for RabbitMQ: use letters, digits, "-" or "_" (up to 200), such as "shipping-create-shipment".`,
-    )
   }
 }

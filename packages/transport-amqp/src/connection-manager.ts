@@ -1,6 +1,6 @@
 import { type Logger, PublishError, TransportClosedError, type TransportNotice } from '@tidings/core'
+import { backOffDelay, Sleeper } from '@tidings/core/transport'
 import amqp, { type Channel, type ChannelModel } from 'amqplib'
-import { backoffDelay, Sleeper } from './backoff.js'
 import { AmqpConnectionError, asError, errorMessage } from './errors.js'
 import type { ResolvedOptions } from './options.js'
 import { declareExchanges, type Names } from './topology.js'
@@ -63,7 +63,7 @@ export class ConnectionManager {
       } catch (error) {
         if (this.closed) throw new TransportClosedError('connect')
         const refused = /ACCESS[-_]REFUSED|403|NOT_ALLOWED|530/.test(errorMessage(error))
-        const delay = backoffDelay(attempt, this.options.reconnect)
+        const delay = backOffDelay(attempt, this.options.reconnect)
         if (refused || Date.now() + delay > deadline) {
           throw new AmqpConnectionError(
             refused
@@ -201,7 +201,7 @@ export class ConnectionManager {
     this.reconnecting = true
     try {
       for (let attempt = 1; !this.closed; attempt += 1) {
-        await this.sleeper.sleep(backoffDelay(attempt, this.options.reconnect))
+        await this.sleeper.sleep(backOffDelay(attempt, this.options.reconnect))
         if (this.closed) return
         try {
           await this.open()

@@ -9,9 +9,8 @@ import {
   type RetryInstruction,
   type SubscribeOptions,
 } from '@tidings/core'
-import { type Leased, LeaseTracker } from '@tidings/core/transport'
+import { backOffDelay, type Leased, LeaseTracker } from '@tidings/core/transport'
 import type { Channel, ConsumeMessage } from 'amqplib'
-import { backoffDelay } from './backoff.js'
 import type { ConnectionManager } from './connection-manager.js'
 import { bucketDelay, type WaitQueues } from './delays.js'
 import { errorMessage } from './errors.js'
@@ -313,7 +312,7 @@ export class GroupConsumer {
         if (this.stopped || !this.deps.connection.current) return
         void this.ensureConsuming()
       },
-      backoffDelay(this.restartAttempt, this.deps.options.reconnect),
+      backOffDelay(this.restartAttempt, this.deps.options.reconnect),
     )
   }
 

@@ -13,6 +13,7 @@ import {
   type TransportContext,
   type TransportDeadLetters,
 } from '@tidings/core'
+import { assertGroupName, assertSubscribeOptions } from '@tidings/core/transport'
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import { StreamConsumer } from './consumer.js'
 import { RedisDeadLetters } from './dead-letters.js'
@@ -21,8 +22,6 @@ import { type RedisStreamsTransportOptions, type ResolvedOptions, resolveOptions
 import { Publisher } from './publisher.js'
 import { Retention } from './retention.js'
 import { Scripts } from './scripts.js'
-
-const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$/
 
 /**
  * A Transport on Redis Streams (ioredis). See the package README for the key layout and guarantees.
@@ -138,7 +137,7 @@ export class RedisStreamsTransport implements Transport {
   }
 
   async subscribe(options: SubscribeOptions, onDelivery: DeliveryHandler): Promise<Subscription> {
-    assertSubscribeOptions(options)
+    assertSubscribeOptions(options, this.name)
     await this.ready('subscribe')
     const blocking = this.duplicate()
     blocking.on('error', (error: Error) =>
@@ -170,7 +169,7 @@ export class RedisStreamsTransport implements Transport {
 
   deadLetters(group: string): TransportDeadLetters {
     if (this.state !== 'connected') throw new TransportClosedError('read dead letters')
-    assertGroup(group)
+    assertGroupName(group, 'redis-streams deadLetters(group)')
     return new RedisDeadLetters(this.client!, this.scripts!, this.keys.group(group))
   }
 
@@ -273,39 +272,5 @@ export class RedisStreamsTransport implements Transport {
       client.on('ready', onReady)
       client.on('end', onEnd)
     })
-  }
-}
-
-function assertGroup(group: unknown): asserts group is string {
-  if (typeof group !== 'string' || !GROUP_NAME.test(group)) {
-    throw new ConfigError(
-      `The consumer group name must be letters, digits, "_", "-" or "." (no "{", "}", ":" or spaces), such as "shipping-create-shipment"; got ${typeof group === 'string' ? JSON.stringify(group) : typeof group}.`,
-    )
-  }
-}
-
-function assertSubscribeOptions(options: SubscribeOptions): void {
-  assertGroup(options.group)
-  if (!Array.isArray(options.patterns) || options.patterns.length === 0) {
-    throw new ConfigError(
-      `subscribe() for group "${options.group}" needs at least one pattern, such as "order.*".`,
-    )
-  }
-  if (!Number.isInteger(options.concurrency) || options.concurrency < 1) {
-    throw new ConfigError(`concurrency must be a whole number ≥ 1; got ${String(options.concurrency)}.`)
-  }
-  if (!Number.isInteger(options.ackTimeoutMs) || options.ackTimeoutMs < 10) {
-    throw new ConfigError(
-      `ackTimeoutMs must be a whole number of milliseconds ≥ 10; got ${String(options.ackTimeoutMs)}.`,
-    )
-  }
-  if (
-    typeof options.consumerName !== 'string' ||
-    options.consumerName.length === 0 ||
-    options.consumerName.length > 200
-  ) {
-    throw new ConfigError(
-      'consumerName must be a non-empty string of at most 200 characters (the process name).',
-    )
   }
 }
