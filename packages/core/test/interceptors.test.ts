@@ -127,10 +127,16 @@ describe('interceptors', () => {
         },
       },
     ])
-    bus.listen('stock.reserved', () => void (calls += 1), {
-      name: 'reserver',
-      retry: { maxAttempts: 3, backoff: fixed(5) },
-    })
+    bus.listen(
+      'stock.reserved',
+      () => {
+        calls += 1
+      },
+      {
+        name: 'reserver',
+        retry: { maxAttempts: 3, backoff: fixed(5) },
+      },
+    )
     const retries: number[] = []
     bus.on('retry-scheduled', ({ attempt }) => retries.push(attempt))
     await bus.start()
@@ -147,7 +153,13 @@ describe('interceptors', () => {
     const reasons: string[] = []
     const bus = newBus([{ handle: async () => ({ kind: 'handled', durationMs: 0 }) }])
     let calls = 0
-    bus.listen('stock.reserved', () => void (calls += 1), { name: 'reserver', retry: false })
+    bus.listen(
+      'stock.reserved',
+      () => {
+        calls += 1
+      },
+      { name: 'reserver', retry: false },
+    )
     bus.on('dead-lettered', ({ history }) => reasons.push(history[0]!.error.message))
     await bus.start()
     await bus.publish('stock.reserved', {})
@@ -172,7 +184,13 @@ describe('interceptors', () => {
       logger,
     )
     let calls = 0
-    bus.listen('stock.reserved', () => void (calls += 1), { name: 'reserver', retry: { backoff: fixed(5) } })
+    bus.listen(
+      'stock.reserved',
+      () => {
+        calls += 1
+      },
+      { name: 'reserver', retry: { backoff: fixed(5) } },
+    )
     await bus.start()
     await bus.publish('stock.reserved', {})
     await until(() => errors.length === 1)
@@ -259,7 +277,14 @@ describe('bus.health()', () => {
   it('answers a readiness probe from memory: connected, listeners subscribed, in flight, last success', async () => {
     const bus = newBus([])
     let release: () => void = () => {}
-    bus.listen('job.queued', () => new Promise<void>((resolve) => (release = resolve)), { name: 'worker' })
+    bus.listen(
+      'job.queued',
+      () =>
+        new Promise<void>((resolve) => {
+          release = resolve
+        }),
+      { name: 'worker' },
+    )
     expect(bus.health()).toMatchObject({ ok: false, state: 'idle', connected: false })
     await bus.start()
     await bus.publish('job.queued', {})
