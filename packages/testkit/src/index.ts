@@ -3,6 +3,7 @@ export type {
   ConformanceContext,
   ConformanceHooks,
   MakeTransport,
+  OutageHooks,
 } from './conformance/capabilities.js'
 export { describeTransportConformance } from './conformance/describe-transport-conformance.js'
 export { newNamespace } from './conformance/harness.js'

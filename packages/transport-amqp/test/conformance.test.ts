@@ -41,6 +41,23 @@ for (const queueType of ['classic', 'quorum'] as const satisfies readonly QueueT
         await deleteResources([...queues], [...exchanges])
       },
       crashRecoverySlackMs: 1000,
+      outages: {
+        broker: { host: new URL(AMQP_URL).hostname, port: Number(new URL(AMQP_URL).port || 5672) },
+        makeTransport({ namespace }, via, { publishTimeoutMs }) {
+          const url = new URL(AMQP_URL)
+          url.hostname = via.host
+          url.port = String(via.port)
+          const transport = amqpTransport({
+            url: url.toString(),
+            namespace,
+            queueType,
+            publishTimeoutMs,
+            reconnect: { initialDelayMs: 50, maxDelayMs: 500 },
+          }) as AmqpTransport
+          transports.set(namespace, [...(transports.get(namespace) ?? []), transport])
+          return transport
+        },
+      },
     },
   )
 }

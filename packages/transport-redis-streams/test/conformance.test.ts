@@ -15,5 +15,16 @@ describeTransportConformance(
       await raw.xadd(namespaceKeys(namespace).events, '*', 'type', type, 'body', body)
     },
     cleanup: ({ namespace }) => deleteNamespace(namespace),
+    outages: {
+      broker: { host: new URL(REDIS_URL).hostname, port: Number(new URL(REDIS_URL).port || 6379) },
+      makeTransport: ({ namespace }, via, { publishTimeoutMs }) =>
+        redisStreamsTransport({
+          url: `redis://${via.host}:${via.port}`,
+          namespace,
+          publishTimeoutMs,
+          blockMs: 500,
+          delayedPollMs: 20,
+        }),
+    },
   },
 )

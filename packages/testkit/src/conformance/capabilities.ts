@@ -53,4 +53,25 @@ export interface ConformanceHooks {
    * (default 2000 ms).
    */
   readonly crashRecoverySlackMs?: number
+  /**
+   * Optional: lets the suite take the broker away (Watermill's restart feature flag). The suite puts
+   * a TCP proxy in front of `broker` and asks for transports that connect through it, then cuts and
+   * blocks the proxy. A transport with no connection (memory) leaves it out; its outage tests are
+   * skipped, named as such.
+   */
+  readonly outages?: OutageHooks
+}
+
+export interface OutageHooks {
+  /** Where the broker listens. */
+  readonly broker: { readonly host: string; readonly port: number }
+  /**
+   * A transport for the test's namespace that connects to `via` (the proxy) instead of the broker,
+   * reconnecting quickly (back-off capped near 500 ms), with the given publishTimeoutMs.
+   */
+  makeTransport(
+    context: ConformanceContext,
+    via: { readonly host: string; readonly port: number },
+    options: { readonly publishTimeoutMs: number },
+  ): Transport
 }

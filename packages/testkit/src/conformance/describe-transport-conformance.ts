@@ -9,6 +9,7 @@ import { idempotencySuite } from './suites/idempotency.js'
 import { lifecycleSuite } from './suites/lifecycle.js'
 import { lifecycleEventsSuite } from './suites/lifecycle-events.js'
 import { orderingSuite } from './suites/ordering.js'
+import { outagesSuite } from './suites/outages.js'
 import { retriesSuite } from './suites/retries.js'
 
 /**
@@ -33,15 +34,17 @@ export function describeTransportConformance(
     orderingSuite(harness)
     idempotencySuite(harness)
     lifecycleEventsSuite(harness)
+    outagesSuite(harness)
 
     afterAll(() => {
       const missing = Object.entries(capabilities)
         .filter(([, declared]) => !declared)
-        .map(([capability]) => capability)
+        .map(([capability]) => `capability "${capability}"`)
+      if (!hooks.outages) missing.push('the outages hook (no connection to interrupt)')
       console.log(
         missing.length === 0
           ? `conformance ${name}: every capability declared, no test skipped`
-          : `conformance ${name}: capabilities NOT declared (their tests skipped): ${missing.join(', ')}`,
+          : `conformance ${name}: tests skipped for lack of ${missing.join(', ')}`,
       )
     })
   })

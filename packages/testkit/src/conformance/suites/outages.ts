@@ -1,0 +1,88 @@
+import { type Bus, createBus, type Event, PublishError, silentLogger } from '@tidings/core'
+import { afterEach, describe, expect, it } from 'vitest'
+import { createTcpProxy, type TcpProxy } from '../../tcp-proxy.js'
+import { waitUntil } from '../../wait.js'
+import type { ConformanceHarness, Received } from '../harness.js'
+
+/** G1, G11, G12 under outages: the connection cut, the broker unreachable, then back. */
+export function outagesSuite(h: ConformanceHarness): void {
+  const hooks = h.hooks.outages
+  const why = hooks ? '' : ' [skipped: the transport gives no outages hook (no connection to interrupt)]'
+  let proxy: TcpProxy | undefined
+  let proxied: Bus[] = []
+
+  afterEach(async () => {
+    await Promise.allSettled(proxied.map((bus) => bus.close()))
+    proxied = []
+    await proxy?.close()
+    proxy = undefined
+  })
+
+  /** A bus whose transport reaches the broker only through a proxy the test controls. */
+  async function busBehindProxy(publishTimeoutMs = 10_000, service = 'conformance'): Promise<Bus> {
+    proxy ??= await createTcpProxy(hooks!.broker)
+    const bus = createBus({
+      service,
+      logger: silentLogger,
+      drainTimeoutMs: 2000,
+      transport: hooks!.makeTransport(h.context, proxy, { publishTimeoutMs }),
+    })
+    proxied.push(bus)
+    return bus
+  }
+
+  describe('outages (G1, G11, G12)', () => {
+    it.skipIf(!hooks)(
+      `reconnects after its connection is cut and loses nothing published meanwhile${why}`,
+      async () => {
+        const log: Received[] = []
+        const consumer = await busBehindProxy()
+        consumer.listen('order.placed', h.recorder(log), { name: 'fulfilment' })
+        await consumer.start()
+        const publisher = h.bus({ service: 'shop' })
+        const before = await publisher.publish('order.placed', { n: 1 })
+        await h.waitForCount(log, 1, 'deliveries before the cut')
+        proxy!.cut()
+        const during = []
+        for (let n = 2; n <= 6; n += 1) during.push(await publisher.publish('order.placed', { n }))
+        const ids = [before, ...during].map((event) => event.id)
+        await waitUntil(() => ids.every((id) => log.some((entry) => entry.event.id === id)), {
+          timeoutMs: 15_000,
+          what: 'every event after the reconnect',
+          seen: () => `Saw ${new Set(log.map((entry) => entry.event.id)).size} of ${ids.length}.`,
+        })
+      },
+    )
+
+    it.skipIf(!hooks)(
+      `rejects a publish with PublishError after publishTimeoutMs while the broker is unreachable, and publishes again once it is back${why}`,
+      async () => {
+        const log: Received[] = []
+        const listener = h.bus()
+        listener.listen('payment.captured', h.recorder(log), { name: 'ledger' })
+        await listener.start()
+        const publisher = await busBehindProxy(400, 'payment')
+        await publisher.publish('payment.captured', { n: 1 })
+        proxy!.block()
+        const started = performance.now()
+        const failed = publisher.publish('payment.captured', { n: 2 })
+        await expect(failed).rejects.toBeInstanceOf(PublishError)
+        const waited = performance.now() - started
+        expect(waited).toBeGreaterThanOrEqual(300)
+        expect(waited).toBeLessThan(5000)
+        proxy!.restore()
+        // The same bus works again once the broker is back (each try still bounded by its timeout).
+        let after: Event | undefined
+        const deadline = Date.now() + 15_000
+        while (after === undefined && Date.now() < deadline)
+          after = await publisher.publish('payment.captured', { n: 3 }).catch(() => undefined)
+        if (after === undefined) throw new Error('No publish succeeded within 15 s after the outage ended.')
+        const sentAfter = after
+        await waitUntil(() => log.some((entry) => entry.event.id === sentAfter.id), {
+          timeoutMs: 10_000,
+          what: 'the event published after the outage',
+        })
+      },
+    )
+  })
+}
