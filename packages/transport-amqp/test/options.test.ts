@@ -1,13 +1,13 @@
 import { ConfigError, createBus, silentLogger } from '@tidings/core'
+import { redactUrl } from '@tidings/core/transport'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   AmqpConnectionError,
   type AmqpTransport,
   amqpTransport,
   createTransportFromUrl,
-  optionsFromUrl,
-  redactUrl,
 } from '../src/index.js'
+import { optionsFromUrl } from '../src/url.js'
 import { AMQP_URL, deleteResources, randomNamespace, testContext } from './helpers.js'
 
 describe('amqp transport: options and URLs', () => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { bucketDelay } from '../src/index.js'
+import { bucketDelay } from '../src/delays.js'
 import { event, failure, Inbox, sleep, subscription, TransportPool } from './helpers.js'
 
 describe('amqp transport: delayed retries through wait queues', () => {

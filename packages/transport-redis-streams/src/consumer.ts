@@ -30,7 +30,6 @@ export interface ConsumerContext {
   readonly keys: NamespaceKeys
   readonly options: ResolvedOptions
   readonly logger: Logger
-  readonly onError: (error: Error) => void
 }
 
 /**

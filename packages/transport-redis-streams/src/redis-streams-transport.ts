@@ -151,7 +151,6 @@ export class RedisStreamsTransport implements Transport {
         keys: this.keys,
         options: this.options,
         logger: this.logger!,
-        onError: (error) => this.logger!.error({ error: error.message }, 'consumer error'),
       },
       options,
       onDelivery,

@@ -7,7 +7,8 @@ import { promisify } from 'node:util'
 import { type Bus, createBus, type Event, fixed, type Logger } from '@tidings/core'
 import { Cluster, Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { namespaceKeys, type RedisStreamsTransport, redisStreamsTransport } from '../src/index.js'
+import { type RedisStreamsTransport, redisStreamsTransport } from '../src/index.js'
+import { namespaceKeys } from '../src/keys.js'
 import { deleteNamespace, randomNamespace, sleep, waitFor } from './support.js'
 
 /**

@@ -1,6 +1,7 @@
 import { describeTransportConformance } from '@tidings/testkit'
 import { afterAll } from 'vitest'
-import { namespaceKeys, redisStreamsTransport } from '../src/index.js'
+import { redisStreamsTransport } from '../src/index.js'
+import { namespaceKeys } from '../src/keys.js'
 import { deleteNamespace, REDIS_URL, rawClient } from './support.js'
 
 const raw = rawClient()

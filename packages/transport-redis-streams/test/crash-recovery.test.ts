@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { namespaceKeys } from '../src/index.js'
+import { namespaceKeys } from '../src/keys.js'
 import { message, record, sleep, subscribeOptions, useRedisTestNamespace, waitFor } from './support.js'
 
 describe('redis-streams crash recovery and leases', () => {

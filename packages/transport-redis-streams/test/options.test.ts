@@ -1,11 +1,7 @@
 import { ConfigError, redactUrl, type Transport } from '@tidings/core'
 import { afterAll, describe, expect, it } from 'vitest'
-import {
-  createTransportFromUrl,
-  redisIdempotencyStore,
-  redisStreamsTransport,
-  transportOptionsFromUrl,
-} from '../src/index.js'
+import { createTransportFromUrl, redisIdempotencyStore, redisStreamsTransport } from '../src/index.js'
+import { transportOptionsFromUrl } from '../src/url.js'
 import { connectTransport, deleteNamespace, randomNamespace, rawClient, subscribeOptions } from './support.js'
 
 describe('redis-streams options and URL', () => {

@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { EncodedMessage } from '@tidings/core'
 import { describe, expect, it, vi } from 'vitest'
-import { namespaceKeys, type RedisStreamsTransport } from '../src/index.js'
+import type { RedisStreamsTransport } from '../src/index.js'
+import { namespaceKeys } from '../src/keys.js'
 import {
   message,
   REDIS_URL,

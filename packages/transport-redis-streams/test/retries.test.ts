@@ -1,6 +1,6 @@
 import type { AttemptFailure } from '@tidings/core'
 import { describe, expect, it } from 'vitest'
-import { namespaceKeys } from '../src/index.js'
+import { namespaceKeys } from '../src/keys.js'
 import { message, record, sleep, subscribeOptions, useRedisTestNamespace, waitFor } from './support.js'
 
 const failure = (attempt: number, retryDelayMs?: number): AttemptFailure => ({
