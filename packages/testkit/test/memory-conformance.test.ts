@@ -1,11 +1,7 @@
 import { MemoryBroker, memoryTransport } from '@tidings/core'
 import { describeTransportConformance } from '@tidings/testkit'
 
-describeTransportConformance(
-  'memory',
-  ({ namespace }) => memoryTransport({ namespace }),
-  {
-    injectRawMessage: async ({ namespace, type }, body) => MemoryBroker.named(namespace).publish(type, body),
-    crashRecoverySlackMs: 200,
-  },
-)
+describeTransportConformance('memory', ({ namespace }) => memoryTransport({ namespace }), {
+  injectRawMessage: async ({ namespace, type }, body) => MemoryBroker.named(namespace).publish(type, body),
+  crashRecoverySlackMs: 200,
+})
