@@ -23,7 +23,7 @@ import {
   readAttempt,
   readHistory,
 } from './headers.js'
-import type { ResolvedOptions } from './options.js'
+import { deliveryLimitFor, type ResolvedOptions } from './options.js'
 import type { Publisher } from './publisher.js'
 import { declareGroup, type GroupTopology, type Names } from './topology.js'
 
@@ -72,7 +72,7 @@ export class GroupConsumer {
       patterns: subscription.patterns,
       durable: subscription.durable,
       queueType: deps.options.queueType,
-      deliveryLimit: deps.options.deliveryLimit,
+      deliveryLimit: deliveryLimitFor(deps.options, subscription.maxAttempts),
     }
     this.prefetch = Math.min(deps.options.prefetch ?? subscription.concurrency, subscription.concurrency)
     this.leases = new LeaseTracker(subscription.ackTimeoutMs, (delivery) => delivery.lapse())

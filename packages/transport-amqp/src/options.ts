@@ -21,7 +21,10 @@ export interface AmqpTransportOptions extends CommonTransportOptions {
   readonly prefetch?: number
   /** Queue type of group and dead-letter queues (default 'classic'). Quorum queues replicate and count crash redeliveries. */
   readonly queueType?: QueueType
-  /** Quorum queues only: `x-delivery-limit`, the broker's crash-loop safety net (default 20). */
+  /**
+   * Quorum queues only: `x-delivery-limit`, the broker's crash-loop safety net. Default: from each
+   * listener's maxAttempts, twice it and at least 20.
+   */
   readonly deliveryLimit?: number
   /** Largest encoded event in bytes (default 16 MiB; RabbitMQ's own default limit is 128 MiB). */
   readonly maxMessageBytes?: number
@@ -38,7 +41,8 @@ export interface ResolvedOptions {
   readonly publishTimeoutMs: number
   readonly prefetch: number | undefined
   readonly queueType: QueueType
-  readonly deliveryLimit: number
+  /** Undefined: derived from each listener's maxAttempts (see deliveryLimitFor). */
+  readonly deliveryLimit: number | undefined
   readonly maxMessageBytes: number
   readonly connectTimeoutMs: number
   readonly heartbeatSeconds: number
@@ -49,7 +53,6 @@ export const DEFAULTS = {
   namespace: 'tidings',
   publishTimeoutMs: 10_000,
   queueType: 'classic' as QueueType,
-  deliveryLimit: 20,
   maxMessageBytes: 16 * 1024 * 1024,
   connectTimeoutMs: 10_000,
   heartbeatSeconds: 10,
@@ -96,7 +99,8 @@ export function resolveOptions(options: AmqpTransportOptions): ResolvedOptions {
     queueType,
     publishTimeoutMs: integer('publishTimeoutMs', options.publishTimeoutMs ?? DEFAULTS.publishTimeoutMs, 1),
     prefetch: options.prefetch === undefined ? undefined : integer('prefetch', options.prefetch, 1, 65_535),
-    deliveryLimit: integer('deliveryLimit', options.deliveryLimit ?? DEFAULTS.deliveryLimit, 1),
+    deliveryLimit:
+      options.deliveryLimit === undefined ? undefined : integer('deliveryLimit', options.deliveryLimit, 1),
     maxMessageBytes: integer(
       'maxMessageBytes',
       options.maxMessageBytes ?? DEFAULTS.maxMessageBytes,
@@ -141,4 +145,18 @@ function number(name: string, value: unknown, min: number, max: number): number 
     )
   }
   return value
+}
+
+/** The floor of a derived delivery limit: what every quorum queue got before it was derived. */
+const MIN_DELIVERY_LIMIT = 20
+
+/**
+ * Quorum queues' `x-delivery-limit`, the broker's net for crash loops core cannot see: the explicit
+ * option if given, else from the listener's maxAttempts, above it (core dead-letters a crash loop at
+ * maxAttempts itself), and never below 20, so queues declared before keep the same argument.
+ */
+export function deliveryLimitFor(options: ResolvedOptions, maxAttempts: number): number {
+  if (options.deliveryLimit !== undefined) return options.deliveryLimit
+  if (!Number.isFinite(maxAttempts)) return MIN_DELIVERY_LIMIT
+  return Math.max(MIN_DELIVERY_LIMIT, maxAttempts * 2)
 }

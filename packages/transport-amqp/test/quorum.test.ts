@@ -37,6 +37,40 @@ describe('amqp transport: quorum queues', () => {
     await connection.close().catch(() => {})
   })
 
+  it("sets the quorum delivery limit from the listener's maxAttempts, above it, when none is given", async () => {
+    pool = new TransportPool()
+    const transport = await pool.open({ queueType: 'quorum' })
+    await transport.subscribe(
+      subscription('svc-limit', ['order.*'], { maxAttempts: 30 }),
+      async (delivery) => {
+        await delivery.ack()
+      },
+    )
+    const declared = (limit: number) => ({
+      durable: true,
+      arguments: {
+        'x-queue-type': 'quorum',
+        'x-dead-letter-exchange': `${pool.namespace}.dlx`,
+        'x-dead-letter-routing-key': 'svc-limit',
+        'x-delivery-limit': limit,
+      },
+    })
+    const connection = await amqp.connect(AMQP_URL)
+    try {
+      // Redeclaring with the same arguments succeeds; with another limit the broker refuses.
+      const same = await connection.createChannel()
+      await same.assertQueue(`${pool.namespace}.svc-limit`, declared(60))
+      await same.close()
+      const other = await connection.createChannel()
+      other.on('error', () => {})
+      await expect(other.assertQueue(`${pool.namespace}.svc-limit`, declared(20))).rejects.toThrow(
+        /PRECONDITION_FAILED/,
+      )
+    } finally {
+      await connection.close().catch(() => {})
+    }
+  })
+
   it('counts crash redeliveries with x-delivery-count', async () => {
     pool = new TransportPool()
     const options = { queueType: 'quorum' as const }
