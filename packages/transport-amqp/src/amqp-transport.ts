@@ -97,7 +97,13 @@ export class AmqpTransport implements Transport {
         this.logger.error({ error: errorMessage(error) }, 'amqp: notify() threw')
       }
     }
-    await this.connection.connect()
+    try {
+      await this.connection.connect()
+    } catch (error) {
+      // start() and publish() may try again once the broker is reachable (G12), as on Redis.
+      this.state = 'new'
+      throw error
+    }
     await this.publisher.warmUp()
     this.state = 'open'
   }

@@ -27,6 +27,7 @@ export class ConnectionManager {
   private readonly listeners = new Set<ReadyListener>()
   private readonly waiters = new Set<Waiter>()
   private readonly sleeper = new Sleeper()
+  private lastEarlyAttempt = 0
   private readonly safeUrl: string
 
   constructor(
@@ -85,6 +86,7 @@ export class ConnectionManager {
   waitForConnection(deadline: number, operation = 'publish'): Promise<ChannelModel> {
     if (this.closed) return Promise.reject(new TransportClosedError(operation))
     if (this.model) return Promise.resolve(this.model)
+    this.tryNowForAWaitingCaller()
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
         resolve,
@@ -103,6 +105,18 @@ export class ConnectionManager {
       }
       this.waiters.add(waiter)
     })
+  }
+
+  /**
+   * A caller is waiting for the connection: reconnect now rather than at the end of a back-off that
+   * may outlast its publishTimeoutMs, but no more often than the first back-off step, so a burst of
+   * waiting publishes does not turn into a burst of connection attempts.
+   */
+  private tryNowForAWaitingCaller(): void {
+    const now = Date.now()
+    if (now - this.lastEarlyAttempt < this.options.reconnect.initialDelayMs) return
+    this.lastEarlyAttempt = now
+    this.sleeper.wakeAll()
   }
 
   /** Runs `work` on a short-lived channel, so a failing declaration cannot close anyone else's channel. */

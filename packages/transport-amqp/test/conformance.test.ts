@@ -52,6 +52,7 @@ for (const queueType of ['classic', 'quorum'] as const satisfies readonly QueueT
             namespace,
             queueType,
             publishTimeoutMs,
+            connectTimeoutMs: publishTimeoutMs,
             reconnect: { initialDelayMs: 50, maxDelayMs: 500 },
           }) as AmqpTransport
           transports.set(namespace, [...(transports.get(namespace) ?? []), transport])

@@ -95,6 +95,26 @@ describe('amqp transport: connection loss and recovery', () => {
     await inbox.next((r) => r.id === after.id)
   })
 
+  it('a publish waiting on a reconnect tries at once: a back-off longer than publishTimeoutMs does not fail it', async () => {
+    pool = new TransportPool()
+    proxy = await openProxy()
+    const transport = await pool.open({
+      url: proxiedUrl(proxy),
+      publishTimeoutMs: 1_500,
+      // Each reconnection attempt would wait 5 s: longer than a publish may wait.
+      reconnect: { initialDelayMs: 5_000, maxDelayMs: 5_000, jitter: 0 },
+    })
+    await transport.publish(event('order.placed'))
+    proxy.block()
+    await expect
+      .poll(() => transport.context.notices.some((notice) => notice.kind === 'disconnected'), {
+        timeout: 5_000,
+      })
+      .toBe(true)
+    proxy.restore() // the broker is back, the reconnect loop still asleep
+    await transport.publish(event('order.placed'))
+  })
+
   it('resumes consuming when the broker cancels the consumer (queue deleted under it)', async () => {
     pool = new TransportPool()
     const transport = await pool.open(fastReconnect)

@@ -8,7 +8,6 @@ import {
   DuplicateListenerError,
   PayloadTooLargeError,
   PublishError,
-  TidingsError,
   TransportClosedError,
 } from '../errors/errors.js'
 import { assertInterceptors, type ChainRun, composeChain } from '../interceptors/chain.js'
@@ -388,7 +387,14 @@ export class Bus<Events extends EventCatalogue = AnyEvents> {
       }
       await transport.publish(message)
     } catch (error) {
-      if (error instanceof TidingsError) throw error
+      // What the user must fix or already knows stays as it is; everything else that kept the event
+      // from the broker (a connection that never came up included) is a PublishError (G11).
+      if (
+        error instanceof PublishError ||
+        error instanceof ConfigError ||
+        error instanceof TransportClosedError
+      )
+        throw error
       throw new PublishError(
         `The ${transport?.name ?? 'configured'} transport did not accept "${type}" (${(error as Error)?.message ?? String(error)}); it was not published, so retry it or fail the operation.`,
         { cause: error },

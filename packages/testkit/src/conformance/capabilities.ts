@@ -67,7 +67,8 @@ export interface OutageHooks {
   readonly broker: { readonly host: string; readonly port: number }
   /**
    * A transport for the test's namespace that connects to `via` (the proxy) instead of the broker,
-   * reconnecting quickly (back-off capped near 500 ms), with the given publishTimeoutMs.
+   * reconnecting quickly (back-off capped near 500 ms), with the given publishTimeoutMs, which also
+   * bounds its first connection attempt (connectTimeoutMs where the transport has one).
    */
   makeTransport(
     context: ConformanceContext,
