@@ -14,7 +14,7 @@ import { Acker } from './acker.js'
 import { DelayedRetryMover } from './delayed-retries.js'
 import { type DeliveryOwner, StreamDelivery } from './delivery.js'
 import { encodeRetryMeta, fieldText, parseReadReply, type StreamEntry } from './entries.js'
-import { errorMessage, isBusyGroupError, isNoGroupError, sleep } from './errors.js'
+import { atMost, CLOSE_STEP_MS, errorMessage, isBusyGroupError, isNoGroupError, sleep } from './errors.js'
 import { HeldDeliveries } from './held-deliveries.js'
 import type { GroupKeys, NamespaceKeys } from './keys.js'
 import type { ResolvedOptions } from './options.js'
@@ -123,8 +123,8 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
     this.wake?.()
     // Cuts a pending blocking read short; the connection belongs to this subscription.
     this.context.blocking.disconnect()
-    await this.loopDone
-    await this.releaseQueued()
+    await atMost(this.loopDone, CLOSE_STEP_MS)
+    await atMost(this.releaseQueued(), CLOSE_STEP_MS)
   }
 
   /** Stop for good: no more lease extension, pending acks flushed, an ephemeral group removed. */
@@ -132,8 +132,9 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
     await this.stop()
     this.closed = true
     if (this.leaseTimer) clearInterval(this.leaseTimer)
-    await this.acker.flush()
-    if (!this.subscribeOptions.durable) await this.removeEphemeralGroup()
+    // Bounded: close() finishes while Redis is unreachable (G10); see atMost for what stays undone.
+    await atMost(this.acker.flush(), CLOSE_STEP_MS)
+    if (!this.subscribeOptions.durable) await atMost(this.removeEphemeralGroup(), CLOSE_STEP_MS)
   }
 
   // ---- groups -------------------------------------------------------------------------------

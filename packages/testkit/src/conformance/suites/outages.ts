@@ -75,6 +75,20 @@ export function outagesSuite(h: ConformanceHarness): void {
     )
 
     it.skipIf(!hooks)(
+      `closes within drainTimeoutMs and a bounded disconnect while the broker is unreachable${why}`,
+      async () => {
+        const bus = await busBehindProxy(500)
+        bus.listen('order.placed', async () => {}, { name: 'fulfilment' })
+        await bus.start()
+        await bus.publish('order.placed', {})
+        proxy!.block()
+        const started = performance.now()
+        await bus.close() // drainTimeoutMs is 2000 for suite buses; nothing is running
+        expect(performance.now() - started).toBeLessThan(2000 + 3000)
+      },
+    )
+
+    it.skipIf(!hooks)(
       `rejects a publish with PublishError after publishTimeoutMs while the broker is unreachable, and publishes again once it is back${why}`,
       async () => {
         const log: Received[] = []
