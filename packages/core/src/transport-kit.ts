@@ -9,6 +9,7 @@ export { fitHistory } from './dead-letter/history-budget.js'
 export { parseJsonSafely } from './envelope/safe-json.js'
 export {
   ConfigError,
+  ConnectionError,
   PublishError,
   TidingsError,
   TransportClosedError,

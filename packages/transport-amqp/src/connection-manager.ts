@@ -70,7 +70,7 @@ export class ConnectionManager {
             refused
               ? `RabbitMQ at ${this.safeUrl} refused the connection (${errorMessage(error)}): check the user name, password and virtual host in the URL.`
               : `Could not connect to RabbitMQ at ${this.safeUrl} within connectTimeoutMs=${this.options.connectTimeoutMs} (${errorMessage(error)}): check that the broker runs and the URL's host and port.`,
-            { cause: error },
+            { cause: error, authentication: refused },
           )
         }
         this.logger().warn(

@@ -1,11 +1,7 @@
-import { TidingsError } from '@tidings/core'
+import { ConnectionError } from '@tidings/core/transport'
 
-/** RabbitMQ could not be reached (or refused the login) within connectTimeoutMs. */
-export class AmqpConnectionError extends TidingsError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('TIDINGS_AMQP_CONNECTION', message, options)
-  }
-}
+/** RabbitMQ could not be reached (or refused the login) within connectTimeoutMs: core's ConnectionError. */
+export class AmqpConnectionError extends ConnectionError {}
 
 /** The message of an unknown thrown value, for logs. */
 export function errorMessage(error: unknown): string {

@@ -6,14 +6,13 @@ import {
   redactUrl,
   type SubscribeOptions,
   type Subscription,
-  TidingsError,
   type Transport,
   type TransportCapabilities,
   TransportClosedError,
   type TransportContext,
   type TransportDeadLetters,
 } from '@tidings/core'
-import { assertGroupName, assertSubscribeOptions } from '@tidings/core/transport'
+import { assertGroupName, assertSubscribeOptions, ConnectionError } from '@tidings/core/transport'
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import { StreamConsumer } from './consumer.js'
 import { RedisDeadLetters } from './dead-letters.js'
@@ -239,36 +238,46 @@ export class RedisStreamsTransport implements Transport {
   private async waitUntilReady(client: Redis | Cluster): Promise<void> {
     if (client.status === 'ready') return
     const timeoutMs = this.options.publishTimeoutMs
+    const where = redactUrl(this.input.url ?? '')
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const fail = (error: ConnectionError): void => {
         cleanup()
         client.disconnect()
-        reject(
-          new TidingsError(
-            'TIDINGS_CONNECT',
-            `Could not connect to Redis at ${redactUrl(this.input.url ?? '')} within ${timeoutMs} ms: check that the server runs and the URL is right (the wait is publishTimeoutMs).`,
+        reject(error)
+      }
+      const timer = setTimeout(
+        () =>
+          fail(
+            new ConnectionError(
+              `Could not connect to Redis at ${where} within ${timeoutMs} ms: check that the server runs and the URL's host and port are right (the wait is publishTimeoutMs).`,
+            ),
           ),
-        )
-      }, timeoutMs)
+        timeoutMs,
+      )
       const onReady = (): void => {
         cleanup()
         resolve()
       }
-      const onEnd = (): void => {
-        cleanup()
-        reject(
-          new TidingsError(
-            'TIDINGS_CONNECT',
-            `The connection to Redis at ${redactUrl(this.input.url ?? '')} ended.`,
-          ),
-        )
+      const onError = (error: Error): void => {
+        // Waiting will not fix refused credentials: say so at once, without the password.
+        if (/WRONGPASS|NOAUTH|invalid password|invalid username-password|AUTH failed/i.test(error.message)) {
+          fail(
+            new ConnectionError(
+              `Redis at ${where} refused the credentials (${error.message.split(' ')[0]}): check the user name and password in the URL (redis://user:password@host:port).`,
+              { cause: error, authentication: true },
+            ),
+          )
+        }
       }
+      const onEnd = (): void => fail(new ConnectionError(`The connection to Redis at ${where} ended.`))
       const cleanup = (): void => {
         clearTimeout(timer)
         client.off('ready', onReady)
+        client.off('error', onError)
         client.off('end', onEnd)
       }
       client.on('ready', onReady)
+      client.on('error', onError)
       client.on('end', onEnd)
     })
   }

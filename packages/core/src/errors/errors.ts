@@ -42,6 +42,21 @@ export class DuplicateListenerError extends TidingsError {
   }
 }
 
+/**
+ * The transport could not connect to its broker (at start(), or when a publish or dead-letter call
+ * needed a connection). `authentication` is true when the broker refused the credentials: waiting
+ * will not help, fixing them will. A publish that fails this way rejects with a PublishError whose
+ * `cause` is this error.
+ */
+export class ConnectionError extends TidingsError {
+  readonly authentication: boolean
+
+  constructor(message: string, options?: { cause?: unknown; authentication?: boolean }) {
+    super(options?.authentication ? 'TIDINGS_AUTHENTICATION' : 'TIDINGS_CONNECTION', message, options)
+    this.authentication = options?.authentication ?? false
+  }
+}
+
 /** The broker did not accept an event durably, or the event could not be sent at all. */
 export class PublishError extends TidingsError {
   constructor(message: string, options?: { cause?: unknown; code?: string }) {
