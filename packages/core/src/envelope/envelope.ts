@@ -1,4 +1,5 @@
 import { ConfigError, DecodeError, SerializationError } from '../errors/errors.js'
+import { unrepresentable } from './representable.js'
 import { parseJsonSafely } from './safe-json.js'
 import { uuidv7 } from './uuidv7.js'
 
@@ -89,9 +90,8 @@ export function encodeEnvelope(input: EnvelopeInput): { readonly event: Event; r
   const id = input.id ?? uuidv7()
   const time = input.time ?? isoNow()
   const data = input.data
-  if (typeof data === 'function' || typeof data === 'symbol') {
-    throw new SerializationError(input.type, new TypeError(`a ${typeof data} is not JSON`))
-  }
+  const lost = unrepresentable(data, 'data')
+  if (lost !== undefined) throw new SerializationError(input.type, new TypeError(lost))
   const headers = input.headers ?? EMPTY_HEADERS
   const envelope: Record<string, unknown> = {
     specversion: '1.0',
