@@ -89,17 +89,28 @@ describe('redis idempotency store', () => {
     await deleteNamespace(namespace)
   })
 
-  it('remembers ids per group within the window', async () => {
+  it('claims an id atomically, confirms it for the window, and releases only its own claim', async () => {
     const store = redisIdempotencyStore({ client, namespace })
-    expect(await store.has('shipping-create', 'e1')).toBe(false)
-    await store.remember('shipping-create', 'e1', 200)
-    expect(await store.has('shipping-create', 'e1')).toBe(true)
-    expect(await store.has('billing-invoice', 'e1')).toBe(false) // keyed by group
+    const other = redisIdempotencyStore({ client, namespace }) // another process
+    const claims = await Promise.all([
+      store.claim('shipping-create', 'e1', 1000),
+      other.claim('shipping-create', 'e1', 1000),
+    ])
+    expect(claims.sort()).toEqual(['claimed', 'in-progress'])
+    expect(await store.claim('billing-invoice', 'e1', 1000)).toBe('claimed') // keyed by group
+    const winner = claims[0] === 'claimed' ? store : other
+    const loser = winner === store ? other : store
+    await loser.release('shipping-create', 'e1') // not its claim: nothing happens
+    expect(await loser.claim('shipping-create', 'e1', 1000)).toBe('in-progress')
+    await winner.release('shipping-create', 'e1') // the handler failed: the retry may run
+    expect(await loser.claim('shipping-create', 'e1', 1000)).toBe('claimed')
+    await loser.confirm('shipping-create', 'e1', 200)
+    expect(await winner.claim('shipping-create', 'e1', 1000)).toBe('handled')
     const ttl = await client.pttl(`${namespace}:idem:shipping-create:e1`)
     expect(ttl).toBeGreaterThan(0)
     expect(ttl).toBeLessThanOrEqual(200)
     await new Promise((resolve) => setTimeout(resolve, 250))
-    expect(await store.has('shipping-create', 'e1')).toBe(false)
+    expect(await winner.claim('shipping-create', 'e1', 1000)).toBe('claimed') // the window passed
     expect(() => redisIdempotencyStore({ client, namespace: 'bad:ns' })).toThrow(ConfigError)
   })
 })

@@ -127,9 +127,14 @@ export function resolveListenOptions(
   }
   if (given.idempotency !== undefined) {
     const store = given.idempotency?.store
-    if (!store || typeof store.has !== 'function' || typeof store.remember !== 'function') {
+    if (
+      !store ||
+      typeof store.claim !== 'function' ||
+      typeof store.confirm !== 'function' ||
+      typeof store.release !== 'function'
+    ) {
       throw new ConfigError(
-        'listen() option idempotency needs { store } with has(group, id) and remember(group, id, ttlMs), such as memoryIdempotencyStore().',
+        "listen() option idempotency needs { store } with claim(group, id, leaseMs), confirm(group, id, windowMs) and release(group, id), such as memoryIdempotencyStore() or the Redis transport's redisIdempotencyStore().",
       )
     }
     return {

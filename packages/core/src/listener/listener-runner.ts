@@ -301,7 +301,8 @@ export class ListenerRunner {
     const { group, options, lifecycle } = this.deps
     let event = input
     const idempotency = options.idempotency
-    if (idempotency && (await idempotency.store.has(group, event.id))) {
+    // Claim before handling: a copy delivered while another runs must not run too (G15).
+    if (idempotency && (await idempotency.store.claim(group, event.id, this.claimLeaseMs)) !== 'claimed') {
       await this.settle(() => delivery.ack())
       lifecycle.emit('duplicate-skipped', { event, group })
       return DUPLICATE_SKIPPED
@@ -325,7 +326,7 @@ export class ListenerRunner {
     }
     if (this.abandoned) return ABANDONED
     if (failure === undefined) {
-      if (idempotency) await idempotency.store.remember(group, event.id, idempotency.windowMs)
+      if (idempotency) await idempotency.store.confirm(group, event.id, idempotency.windowMs)
       if (this.abandoned) return ABANDONED
       await delivery.ack() // no closure on the hot path
       this.lastHandledAt = this.deps.clock.now()
@@ -335,7 +336,24 @@ export class ListenerRunner {
         lifecycle.emit('handled', { event, group, attempt: delivery.attempt, durationMs })
       return { kind: 'handled', durationMs }
     }
+    if (idempotency) await this.releaseClaim(event.id)
     return this.fail(delivery, event, context, failure)
+  }
+
+  /** As long as a handler may run: its deadline, or the lease when it has none. */
+  private get claimLeaseMs(): number {
+    const { timeoutMs, ackTimeoutMs } = this.deps.options
+    return Math.ceil(Number.isFinite(timeoutMs) ? timeoutMs : ackTimeoutMs)
+  }
+
+  /** The attempt failed: free the claim so its retry (or a redelivery) can run. */
+  private async releaseClaim(eventId: string): Promise<void> {
+    try {
+      await this.deps.options.idempotency?.store.release(this.deps.group, eventId)
+    } catch (error) {
+      // The claim lapses after its lease anyway; the retry then runs.
+      this.deps.logger.warn({ err: error, eventId }, 'releasing an idempotency claim failed')
+    }
   }
 
   private invoke(event: Event, context: DeliveryContext, delivery: Delivery): Promise<void> | undefined {

@@ -1,10 +1,39 @@
 import { memoryIdempotencyStore } from '@tidings/core'
 import { describe, expect, it } from 'vitest'
+import { sleep } from '../../wait.js'
 import type { ConformanceHarness, Received } from '../harness.js'
 
 /** G15: the idempotency helper skips event ids a group already handled. */
 export function idempotencySuite(h: ConformanceHarness): void {
   describe('idempotency (G15)', () => {
+    it('runs a duplicate delivered while the first copy is still being handled only once', async () => {
+      const log: Received[] = []
+      const skipped: string[] = []
+      let release: () => void = () => {}
+      const bus = h.bus()
+      bus.listen(
+        'charge.requested',
+        h.recorder(
+          log,
+          'bus',
+          () =>
+            new Promise<void>((resolve) => {
+              release = resolve
+            }),
+        ),
+        { name: 'charger', concurrency: 4, idempotency: { store: memoryIdempotencyStore() } },
+      )
+      bus.on('duplicate-skipped', ({ event }) => skipped.push(event.id))
+      await bus.start()
+      await bus.publish('charge.requested', { cents: 100 }, { id: 'charge-1' })
+      await h.waitForCount(log, 1, 'deliveries')
+      await bus.publish('charge.requested', { cents: 100 }, { id: 'charge-1' }) // while the first runs
+      await h.waitForCount(skipped, 1, 'skipped duplicates')
+      release()
+      await sleep(100) // absence: the handler never ran a second time
+      expect(log).toHaveLength(1)
+    })
+
     it('skips an event id the group already handled when an idempotency store is set', async () => {
       const log: Received[] = []
       const skipped: string[] = []
