@@ -32,9 +32,6 @@ const HOP_HEADERS = new Set([
   'x-delivery-count',
 ])
 
-/** A header table must fit in one AMQP frame (128 KiB by default); keep the history well below it. */
-const MAX_HISTORY_HEADER_CHARS = 64 * 1024
-
 export function readAttempt(message: Message, queueType: QueueType): number {
   const headers = message.properties.headers
   const stored = toPositiveInteger(headers?.[HEADER.attempt]) ?? 1
@@ -58,20 +55,12 @@ export function readHistory(headers: MessagePropertyHeaders | undefined): readon
   }
 }
 
-/** JSON of the history, dropping stacks and then the oldest entries if it would not fit a frame. */
+/**
+ * JSON of the history. Core has already fitted it to this transport's `historyBytes` (64 KiB: a
+ * header table must fit one AMQP frame, 128 KiB by default), so nothing is trimmed here.
+ */
 export function encodeHistory(history: readonly AttemptFailure[]): string {
-  let text = JSON.stringify(history)
-  if (text.length <= MAX_HISTORY_HEADER_CHARS) return text
-  let trimmed = history.map((failure) => ({
-    ...failure,
-    error: { name: failure.error.name, message: failure.error.message.slice(0, 500) },
-  }))
-  text = JSON.stringify(trimmed)
-  while (text.length > MAX_HISTORY_HEADER_CHARS && trimmed.length > 1) {
-    trimmed = trimmed.slice(1)
-    text = JSON.stringify(trimmed)
-  }
-  return text
+  return JSON.stringify(history)
 }
 
 /** The headers of a message minus per-hop and Tidings delivery-state headers. */
