@@ -9,7 +9,7 @@ import {
   type RetryInstruction,
   type SubscribeOptions,
 } from '@tidings/core'
-import { backOffDelay, type Leased, LeaseTracker } from '@tidings/core/transport'
+import { backOffDelay, type Leased, LeaseTracker, SettleOnce } from '@tidings/core/transport'
 import type { Channel, ConsumeMessage } from 'amqplib'
 import type { ConnectionManager } from './connection-manager.js'
 import { bucketDelay, type WaitQueues } from './delays.js'
@@ -346,8 +346,8 @@ export class GroupConsumer {
       )
   }
 
-  warnSettledTwice(operation: string): void {
-    this.deps.logger().warn({ group: this.group, operation }, 'amqp: delivery settled twice; ignored')
+  get logger(): Logger {
+    return this.deps.logger()
   }
 }
 
@@ -357,7 +357,8 @@ class AmqpDelivery implements Delivery, Leased {
   readonly attempt: number
   readonly redelivered: boolean
   leaseUntil = 0
-  private settled = false
+  /** The kit's one double-settle rule: the first settlement wins, a second is ignored with a warning. */
+  private readonly settlement = new SettleOnce()
   /** Its lease lapsed and a copy went to the group: a late settlement only acknowledges this one. */
   private lapsed = false
   private parsedHistory: readonly AttemptFailure[] | undefined
@@ -375,7 +376,7 @@ class AmqpDelivery implements Delivery, Leased {
   }
 
   get leaseEnded(): boolean {
-    return this.settled || this.lapsed
+    return this.settlement.settled || this.lapsed
   }
 
   extendLease(): Promise<void> {
@@ -394,10 +395,11 @@ class AmqpDelivery implements Delivery, Leased {
   }
 
   /** The late outcome of a handler whose lease lapsed: the copy carries on; this one is done. */
+  /** True when its lease lapsed: then only the first late settlement acknowledges the original. */
   private settleLapsed(): boolean {
-    if (!this.lapsed || this.settled) return false
-    this.settled = true
-    this.consumer.ack(this.channel, this.message)
+    if (!this.lapsed) return false
+    if (this.settlement.claim('late settlement', this.consumer.logger, this.consumer.group))
+      this.consumer.ack(this.channel, this.message)
     return true
   }
 
@@ -440,11 +442,6 @@ class AmqpDelivery implements Delivery, Leased {
   }
 
   private claim(operation: string): boolean {
-    if (this.settled) {
-      this.consumer.warnSettledTwice(operation)
-      return false
-    }
-    this.settled = true
-    return true
+    return this.settlement.claim(operation, this.consumer.logger, this.consumer.group)
   }
 }
