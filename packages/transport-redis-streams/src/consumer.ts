@@ -517,7 +517,15 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
 
   /** Undefined when the settlement may go ahead; otherwise what to return instead. */
   private beginSettle(delivery: StreamDelivery): Promise<void> | undefined {
-    if (delivery.settled) return RESOLVED // settled once already: never acked twice
+    if (delivery.settled) {
+      // The kit's double-settle rule (SettleOnce), kept as a flag on the reused delivery object: the
+      // first settlement wins, a second is ignored with a warning, never acked twice.
+      this.context.logger.warn(
+        { group: this.group },
+        'a delivery was settled twice; the second settlement was ignored',
+      )
+      return RESOLVED
+    }
     if (this.closed) return Promise.reject(new TransportClosedError('settle a delivery'))
     delivery.settled = true
     return undefined
