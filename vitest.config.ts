@@ -66,6 +66,14 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          name: 'nats',
+          include: ['packages/transport-nats/test/**/*.test.ts'],
+          globalSetup: ['./scripts/require-nats.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: 'redis-streams',
           include: ['packages/transport-redis-streams/test/**/*.test.ts'],
           globalSetup: ['./scripts/require-redis.ts'],

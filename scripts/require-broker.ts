@@ -17,12 +17,20 @@ export const BROKERS = {
     start:
       'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log',
   },
+  nats: {
+    name: 'NATS (JetStream)',
+    url: process.env.TIDINGS_NATS_URL ?? 'nats://127.0.0.1:4222',
+    start:
+      'start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log',
+  },
 } as const
+
+const DEFAULT_PORTS = { rabbitmq: 5672, redis: 6379, nats: 4222 } as const
 
 export async function requireBroker(broker: keyof typeof BROKERS): Promise<void> {
   const { name, url, start } = BROKERS[broker]
   const parsed = new URL(url)
-  const port = Number(parsed.port || (broker === 'rabbitmq' ? 5672 : 6379))
+  const port = Number(parsed.port || DEFAULT_PORTS[broker])
   const host = parsed.hostname
   const reachable = await new Promise<boolean>((resolve) => {
     const socket = connect(port, host)

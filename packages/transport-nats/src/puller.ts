@@ -1,0 +1,94 @@
+import type { Consumer, ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream'
+import { backOffDelay, type Logger, Sleeper } from '@tidings/core/transport'
+import { Credits } from './credits.js'
+
+export interface PullerOptions {
+  readonly stream: string
+  readonly consumer: string
+  readonly capacity: number
+  /** Pull again once this many credits are free (batches, not one request per message). */
+  readonly batchThreshold: number
+  readonly expiresMs: number
+  readonly group: string
+  readonly logger: Logger
+  /** Called when the consumer is gone (deleted by hand, or by the server): declare it again. */
+  readonly recreate: () => Promise<void>
+}
+
+/**
+ * One pull loop over one consumer: requests as many messages as there are free credits, one request
+ * at a time, and hands each to `onMessage`, which returns whether the message is now held (to be
+ * settled later through `settled()`) or was dealt with at once.
+ */
+export class Puller {
+  readonly credits: Credits
+  private stopped = false
+  private current: ConsumerMessages | undefined
+  private readonly sleeper = new Sleeper()
+  private loop: Promise<void> | undefined
+  private consumer: Consumer | undefined
+
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly options: PullerOptions,
+    private readonly onMessage: (message: JsMsg) => boolean,
+  ) {
+    this.credits = new Credits(options.capacity)
+  }
+
+  start(): void {
+    this.loop = this.run()
+  }
+
+  settled(): void {
+    this.credits.settled()
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0
+    while (!this.stopped) {
+      await this.credits.waitFor(this.options.batchThreshold, () => this.stopped)
+      if (this.stopped) break
+      const batch = this.credits.free
+      this.credits.request(batch)
+      let arrived = 0
+      try {
+        this.consumer ??= await this.js.consumers.get(this.options.stream, this.options.consumer)
+        const messages = await this.consumer.fetch({ max_messages: batch, expires: this.options.expiresMs })
+        this.current = messages
+        for await (const message of messages) {
+          arrived += 1
+          this.credits.arrived(this.onMessage(message))
+        }
+        failures = 0
+      } catch (error) {
+        if (this.stopped) break
+        failures += 1
+        this.consumer = undefined
+        const text = (error as Error)?.message ?? String(error)
+        this.options.logger[failures > 3 ? 'warn' : 'debug'](
+          { group: this.options.group, consumer: this.options.consumer, error: text },
+          'pulling from NATS failed; pulling again',
+        )
+        if (/consumer not found|consumer deleted|stream not found/i.test(text)) {
+          await this.options.recreate().catch(() => {})
+        }
+        await this.sleeper.sleep(
+          backOffDelay(failures, { initialDelayMs: 50, maxDelayMs: 1000, factor: 2, jitter: 0.2 }),
+        )
+      } finally {
+        this.current = undefined
+        this.credits.unfilled(batch - arrived)
+      }
+    }
+  }
+
+  /** Stops pulling; what was requested and not yet arrived goes back to the server's queue. */
+  async stop(): Promise<void> {
+    this.stopped = true
+    this.sleeper.wakeAll()
+    this.credits.wake()
+    this.current?.stop()
+    await this.loop
+  }
+}

@@ -1,0 +1,3 @@
+import { requireBroker } from './require-broker.js'
+
+export default () => requireBroker('nats')
