@@ -1,3 +1,4 @@
+import { inspect } from 'node:util'
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import {
@@ -76,6 +77,20 @@ export class NatsTransport implements Transport {
       readAhead: (concurrency: number) =>
         (readAhead ?? concurrency) + GroupConsumer.retryLaneCapacity(concurrency),
     })
+  }
+
+  /** What `console.log(transport)` and JSON show: where and which namespace, never credentials. */
+  toJSON(): Record<string, unknown> {
+    return {
+      name: this.name,
+      servers: this.target.where,
+      namespace: this.options.namespace,
+      state: this.state,
+    }
+  }
+
+  [inspect.custom](): string {
+    return `NatsTransport ${inspect(this.toJSON())}`
   }
 
   /** The server's max_payload once connected, less room for the retry and dead-letter headers. */
