@@ -1,10 +1,11 @@
 /**
- * `npm run bench -- <transport>`: runs one transport's benchmark (memory, amqp, redis), or all.
+ * `npm run bench -- <transport>`: runs one transport's benchmark (memory, amqp, redis, nats), or all.
  */
 const benches: Record<string, () => Promise<unknown>> = {
   memory: () => import('./memory.js'),
   amqp: () => import('./amqp.js'),
   redis: () => import('./redis.js'),
+  nats: () => import('./nats.js'),
 }
 
 const requested = process.argv.slice(2).filter((argument) => !argument.startsWith('-'))

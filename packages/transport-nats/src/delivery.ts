@@ -8,6 +8,7 @@ import {
   type RetryInstruction,
   SettleOnce,
 } from '@tidings/core/transport'
+import type { AckBatcher } from './ack-batcher.js'
 import { HEADER, headerJson, headerText, retryHeaders } from './headers.js'
 import type { JetStreamPublisher } from './publisher.js'
 import type { NamespaceSubjects } from './subjects.js'
@@ -17,6 +18,7 @@ export interface DeliveryDeps {
   readonly subjects: NamespaceSubjects
   readonly publisher: JetStreamPublisher
   readonly logger: Logger
+  readonly acks: AckBatcher
 }
 
 /**
@@ -41,7 +43,7 @@ export class NatsDelivery implements Delivery {
   }
 
   ack(): Promise<void> {
-    if (this.settlement.claim('ack', this.deps.logger, this.deps.group)) this.message.ack()
+    if (this.settlement.claim('ack', this.deps.logger, this.deps.group)) this.deps.acks.ack(this.message)
     return Promise.resolve()
   }
 

@@ -1,6 +1,7 @@
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream'
 import { nanos } from '@nats-io/transport-node'
 import type { DeliveryHandler, Logger, SubscribeOptions, Subscription } from '@tidings/core/transport'
+import { AckBatcher } from './ack-batcher.js'
 import { NatsDelivery } from './delivery.js'
 import { serverFilter } from './filters.js'
 import { HEADER, readHistory, readInteger } from './headers.js'
@@ -34,6 +35,7 @@ export class GroupConsumer implements Subscription {
   private readonly events: Puller
   private readonly retries: Puller
   private stopped: Promise<void> | undefined
+  private readonly acks = new AckBatcher()
   /** Limit of the retry lane; the event lane gets `concurrency + readAhead`. */
   static retryLaneCapacity(concurrency: number): number {
     return Math.max(1, Math.ceil(concurrency / 4))
@@ -157,6 +159,7 @@ export class GroupConsumer implements Subscription {
       subjects: deps.subjects,
       publisher: deps.publisher,
       logger: deps.logger,
+      acks: this.acks,
     })
     this.onDelivery(delivery).then(
       () => lane.settled(),

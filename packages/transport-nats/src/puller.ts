@@ -2,6 +2,9 @@ import type { Consumer, ConsumerMessages, JetStreamClient, JsMsg } from '@nats-i
 import { backOffDelay, type Logger, Sleeper } from '@tidings/core/transport'
 import { Credits } from './credits.js'
 
+/** Pull requests one lane keeps open at once: enough to overlap a batch in flight with one being handled. */
+const MAX_FETCHES_IN_FLIGHT = 4
+
 export interface PullerOptions {
   readonly stream: string
   readonly consumer: string
@@ -16,14 +19,16 @@ export interface PullerOptions {
 }
 
 /**
- * One pull loop over one consumer: requests as many messages as there are free credits, one request
- * at a time, and hands each to `onMessage`, which returns whether the message is now held (to be
+ * One pull loop over one consumer: requests as many messages as there are free credits (a few pull
+ * requests may be open at once), and hands each to `onMessage`, which returns whether the message is now held (to be
  * settled later through `settled()`) or was dealt with at once.
  */
 export class Puller {
   readonly credits: Credits
   private stopped = false
-  private current: ConsumerMessages | undefined
+  private failures = 0
+  private readonly current = new Set<ConsumerMessages>()
+  private readonly fetching = new Set<Promise<void>>()
   private readonly sleeper = new Sleeper()
   private loop: Promise<void> | undefined
   private consumer: Consumer | undefined
@@ -45,41 +50,55 @@ export class Puller {
   }
 
   private async run(): Promise<void> {
-    let failures = 0
     while (!this.stopped) {
       await this.credits.waitFor(this.options.batchThreshold, () => this.stopped)
       if (this.stopped) break
+      if (this.fetching.size >= MAX_FETCHES_IN_FLIGHT) {
+        await Promise.race(this.fetching)
+        continue
+      }
       const batch = this.credits.free
       this.credits.request(batch)
-      let arrived = 0
-      try {
-        this.consumer ??= await this.js.consumers.get(this.options.stream, this.options.consumer)
-        const messages = await this.consumer.fetch({ max_messages: batch, expires: this.options.expiresMs })
-        this.current = messages
-        for await (const message of messages) {
-          arrived += 1
-          this.credits.arrived(this.onMessage(message))
-        }
-        failures = 0
-      } catch (error) {
-        if (this.stopped) break
-        failures += 1
-        this.consumer = undefined
-        const text = (error as Error)?.message ?? String(error)
-        this.options.logger[failures > 3 ? 'warn' : 'debug'](
-          { group: this.options.group, consumer: this.options.consumer, error: text },
-          'pulling from NATS failed; pulling again',
-        )
-        if (/consumer not found|consumer deleted|stream not found/i.test(text)) {
-          await this.options.recreate().catch(() => {})
-        }
-        await this.sleeper.sleep(
-          backOffDelay(failures, { initialDelayMs: 50, maxDelayMs: 1000, factor: 2, jitter: 0.2 }),
-        )
-      } finally {
-        this.current = undefined
-        this.credits.unfilled(batch - arrived)
+      // Not awaited: the next pull goes out as soon as enough credits free up, while this one is
+      // still being filled, so messages are on their way while the handlers work (as consume() does).
+      const fetching = this.fetch(batch).finally(() => this.fetching.delete(fetching))
+      this.fetching.add(fetching)
+      if (this.failures > 0) await fetching
+    }
+    await Promise.allSettled(this.fetching)
+  }
+
+  private async fetch(batch: number): Promise<void> {
+    let arrived = 0
+    let messages: ConsumerMessages | undefined
+    try {
+      this.consumer ??= await this.js.consumers.get(this.options.stream, this.options.consumer)
+      messages = await this.consumer.fetch({ max_messages: batch, expires: this.options.expiresMs })
+      this.current.add(messages)
+      if (this.stopped) messages.stop()
+      for await (const message of messages) {
+        arrived += 1
+        this.credits.arrived(this.onMessage(message))
       }
+      this.failures = 0
+    } catch (error) {
+      if (this.stopped) return
+      this.failures += 1
+      this.consumer = undefined
+      const text = (error as Error)?.message ?? String(error)
+      this.options.logger[this.failures > 3 ? 'warn' : 'debug'](
+        { group: this.options.group, consumer: this.options.consumer, error: text },
+        'pulling from NATS failed; pulling again',
+      )
+      if (/consumer not found|consumer deleted|stream not found/i.test(text)) {
+        await this.options.recreate().catch(() => {})
+      }
+      await this.sleeper.sleep(
+        backOffDelay(this.failures, { initialDelayMs: 50, maxDelayMs: 1000, factor: 2, jitter: 0.2 }),
+      )
+    } finally {
+      if (messages) this.current.delete(messages)
+      this.credits.unfilled(batch - arrived)
     }
   }
 
@@ -88,7 +107,7 @@ export class Puller {
     this.stopped = true
     this.sleeper.wakeAll()
     this.credits.wake()
-    this.current?.stop()
+    for (const messages of this.current) messages.stop()
     await this.loop
   }
 }
