@@ -57,6 +57,7 @@ export default defineConfig({
           globalSetup: [
             './scripts/require-rabbitmq.ts',
             './scripts/require-redis.ts',
+            './scripts/require-nats.ts',
             './test/install/global-setup.ts',
           ],
           testTimeout: 120_000,

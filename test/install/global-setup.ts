@@ -13,6 +13,7 @@ export const PACKED = [
   '@tidings/opentelemetry',
   '@tidings/testkit',
   '@tidings/transport-amqp',
+  '@tidings/transport-nats',
   '@tidings/transport-redis-streams',
 ] as const
 

@@ -30,6 +30,10 @@ const TRANSPORTS = [
     name: '@tidings/transport-amqp',
     url: `${BROKERS.rabbitmq.url}?namespace=tidingsinstall`,
   },
+  {
+    name: '@tidings/transport-nats',
+    url: `${BROKERS.nats.url}?namespace=tidingsinstall`,
+  },
 ] as const
 
 function tarball(name: string): string {

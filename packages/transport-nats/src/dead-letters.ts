@@ -56,7 +56,7 @@ export class NatsDeadLetters implements TransportDeadLetters {
         payload: deadLetter.body,
         msgID: `replay:${this.group}:${seq}:${nuid.next()}`,
         headers: retryHeaders(1, [], Date.now(), false),
-        what: `the replay of dead letter "${deadLetter.id}" to group "${this.group}"`,
+        what: () => `the replay of dead letter "${deadLetter.id}" to group "${this.group}"`,
       })
       await this.jsm.streams.deleteMessage(this.subjects.deadLettersStream, seq, false)
       replayed += 1

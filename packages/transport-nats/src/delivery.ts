@@ -61,7 +61,7 @@ export class NatsDelivery implements Delivery {
         Date.now() + instruction.delayMs,
         instruction.delayMs > 0,
       ),
-      what: `the retry of a message of group "${group}"`,
+      what: () => `the retry of a message of group "${group}"`,
     })
     this.message.ack()
   }
@@ -80,7 +80,7 @@ export class NatsDelivery implements Delivery {
       payload: this.message.data,
       msgID: `dead-letter:${group}:${this.message.seq}:${this.message.info.deliveryCount}`,
       headers,
-      what: `the dead letter of "${record.id}" for group "${group}"`,
+      what: () => `the dead letter of "${record.id}" for group "${group}"`,
     })
     this.message.ack()
   }

@@ -142,7 +142,7 @@ export class NatsTransport implements Transport {
       subject: this.subjects.event(message.type),
       payload: message.body,
       msgID: message.id,
-      what: `"${message.type}" (${message.id})`,
+      what: () => `"${message.type}" (${message.id})`,
     })
   }
 

@@ -1,4 +1,4 @@
-import type { JetStreamClient, PubAck } from '@nats-io/jetstream'
+import type { JetStreamClient, JetStreamPublishOptions, PubAck } from '@nats-io/jetstream'
 import type { MsgHdrs } from '@nats-io/transport-node'
 import { backOffDelay, PublishError, Sleeper } from '@tidings/core/transport'
 
@@ -8,8 +8,8 @@ export interface PublishRequest {
   /** The server drops a second message with this id within the duplicate window: resends are safe. */
   readonly msgID: string
   readonly headers?: MsgHdrs
-  /** What is being published, for the error message ("order.placed", "a dead letter of group g"). */
-  readonly what: string
+  /** What is being published, for an error message only (made lazily: publishing is the hot path). */
+  readonly what: () => string
 }
 
 /** Longest wait for one PubAck before the same message (same msgID) is sent again. */
@@ -35,25 +35,26 @@ export class JetStreamPublisher {
     for (let attempt = 1; ; attempt += 1) {
       const remaining = deadline - Date.now()
       if (this.closed)
-        throw new PublishError(`NATS did not confirm ${request.what}: the transport was closed.`, {
+        throw new PublishError(`NATS did not confirm ${request.what()}: the transport was closed.`, {
           cause: lastError,
         })
       if (remaining <= 0) {
         throw new PublishError(
-          `NATS did not confirm ${request.what} within publishTimeoutMs (${this.publishTimeoutMs} ms)${lastError instanceof Error ? ` (last error: ${lastError.message})` : ''}: check that the server runs and has JetStream enabled; the event may or may not be stored.`,
+          `NATS did not confirm ${request.what()} within publishTimeoutMs (${this.publishTimeoutMs} ms)${lastError instanceof Error ? ` (last error: ${lastError.message})` : ''}: check that the server runs and has JetStream enabled; the event may or may not be stored.`,
           { cause: lastError },
         )
       }
       try {
-        return await this.js.publish(request.subject, request.payload, {
+        const options: Partial<JetStreamPublishOptions> = {
           msgID: request.msgID,
-          ...(request.headers ? { headers: request.headers } : {}),
-          timeout: Math.min(remaining, ATTEMPT_TIMEOUT_MS),
-        })
+          timeout: remaining < ATTEMPT_TIMEOUT_MS ? remaining : ATTEMPT_TIMEOUT_MS,
+        }
+        if (request.headers) options.headers = request.headers
+        return await this.js.publish(request.subject, request.payload, options)
       } catch (error) {
         lastError = error
         if (isPermanent(error)) {
-          throw new PublishError(`NATS refused ${request.what}: ${(error as Error).message}.`, {
+          throw new PublishError(`NATS refused ${request.what()}: ${(error as Error).message}.`, {
             cause: error,
           })
         }
