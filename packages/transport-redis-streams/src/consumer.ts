@@ -50,7 +50,6 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
   private readonly mover: DelayedRetryMover
   /** Entries owned by this process (events and retry stream), and those waiting for a handler slot. */
   private readonly held = new HeldDeliveries()
-  private inFlight = 0
   /** COUNT of the XREADGROUP in flight (0 when none): entries that may arrive count as held. */
   private reading = 0
   private running = false
@@ -60,7 +59,7 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
   private wake: (() => void) | undefined
   private loopDone: Promise<void> = Promise.resolve()
   private claimTimer: NodeJS.Timeout | undefined
-  private leaseTimer: NodeJS.Timeout | undefined
+  private heartbeatTimer: NodeJS.Timeout | undefined
   private claiming = false
   private readonly onBlockingReady = (): void => {
     // After a reconnect, replies lost with the old connection left entries in our PEL: take them back.
@@ -107,10 +106,12 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
       this.context.options.claimIntervalMs ?? Math.min(5000, Math.max(50, Math.floor(ackTimeoutMs / 4)))
     this.claimTimer = setInterval(() => void this.reclaim(), claimEvery)
     this.claimTimer.unref()
-    // Also the heartbeat of an ephemeral group, so it must beat well within ephemeralExpiryMs.
-    const leaseEvery = Math.min(ackTimeoutMs / 3, this.context.options.ephemeralExpiryMs / 4)
-    this.leaseTimer = setInterval(() => void this.extendAll(), Math.max(10, Math.floor(leaseEvery)))
-    this.leaseTimer.unref()
+    if (!this.subscribeOptions.durable) {
+      // Well within ephemeralExpiryMs, so a live process's ephemeral group is never taken for dead.
+      const beatEvery = this.context.options.ephemeralExpiryMs / 4
+      this.heartbeatTimer = setInterval(() => void this.beat(), Math.max(10, Math.floor(beatEvery)))
+      this.heartbeatTimer.unref()
+    }
   }
 
   /** Stop fetching. Deliveries already handed to core can still be settled (and keep their lease). */
@@ -124,14 +125,13 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
     // Cuts a pending blocking read short; the connection belongs to this subscription.
     this.context.blocking.disconnect()
     await atMost(this.loopDone, CLOSE_STEP_MS)
-    await atMost(this.releaseQueued(), CLOSE_STEP_MS)
   }
 
   /** Stop for good: no more lease extension, pending acks flushed, an ephemeral group removed. */
   async close(): Promise<void> {
     await this.stop()
     this.closed = true
-    if (this.leaseTimer) clearInterval(this.leaseTimer)
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer)
     // Bounded: close() finishes while Redis is unreachable (G10); see atMost for what stays undone.
     await atMost(this.acker.flush(), CLOSE_STEP_MS)
     if (!this.subscribeOptions.durable) await atMost(this.removeEphemeralGroup(), CLOSE_STEP_MS)
@@ -261,7 +261,7 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
           const room = this.free - received
           if (room >= this.batchSize) pending = this.read(this.batchSize)
         }
-        // Also when stopping: held but not dispatched, stop() hands them back to the group at once.
+        // Also when stopping: core releases what no handler started (release() → back to the group).
         for (const [stream, entries] of batch) this.accept(stream, entries, false)
       } catch (error) {
         // A read sent ahead whose batch could not be taken: its outcome no longer matters.
@@ -382,20 +382,11 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
       }
       const delivery = new StreamDelivery(this, stream, entry, deliveryCount, fromRetry)
       this.held.add(delivery)
-    }
-    if (ignored) this.acker.ackMany(stream, ignored)
-    this.dispatch()
-  }
-
-  private dispatch(): void {
-    const { concurrency } = this.subscribeOptions
-    while (this.running && this.inFlight < concurrency) {
-      const delivery = this.held.nextWaiting()
-      if (delivery === undefined) return
-      delivery.dispatched = true
-      this.inFlight += 1
+      // Straight to core, which runs `concurrency` at once and holds the rest in order with their
+      // leases renewed: one gate, core's. Reading only into free room bounds what is handed over (G9).
       this.deliver(delivery)
     }
+    if (ignored) this.acker.ackMany(stream, ignored)
   }
 
   // ---- deliveries ---------------------------------------------------------------------------
@@ -493,7 +484,7 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
     return this.extend([delivery])
   }
 
-  /** Core will not handle it: back to the group at once, as an entry read but never dispatched. */
+  /** Core will not handle it: back to the group at once, not counted as a delivery. */
   releaseEntry(delivery: StreamDelivery): Promise<void> {
     const refused = this.beginSettle(delivery)
     if (refused) return refused
@@ -543,13 +534,11 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
     if (delivery.released) return
     delivery.released = true
     this.held.remove(delivery)
-    if (delivery.dispatched) this.inFlight -= 1
     const wake = this.wake
     if (wake) {
       this.wake = undefined
       wake()
     }
-    this.dispatch()
   }
 
   private async extend(list: readonly StreamDelivery[]): Promise<void> {
@@ -568,55 +557,28 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
         this.subscribeOptions.consumerName,
         ids,
       )
-      for (const id of lost) {
-        const delivery = this.held.find(stream, id)
-        // Taken over by another process: drop it if core never saw it; a running handler just finishes.
-        if (delivery && !delivery.dispatched) this.release(delivery)
+      if (lost.length > 0) {
+        // Taken over by another process (the lease lapsed): the handler here just finishes, and
+        // its late settlement finds the entry gone.
+        this.context.logger.debug(
+          { group: this.group, entries: lost.length },
+          'leases lost to another process',
+        )
       }
     }
   }
 
   /**
-   * The ephemeral group's heartbeat, and leases of entries read ahead that core has not been handed
-   * yet. Core renews what it holds (extendLease); renewing those here too would keep a stalled
-   * handler's entry for ever.
+   * The ephemeral group's heartbeat. Leases are core's to renew (extendLease): every entry read is
+   * handed to core at once, and renewing here too would keep a stalled handler's entry for ever.
    */
-  private async extendAll(): Promise<void> {
+  private async beat(): Promise<void> {
     try {
       if (!this.subscribeOptions.durable && this.running) await this.heartbeat()
-      const undispatched = this.held.all().filter((delivery) => !delivery.dispatched)
-      if (undispatched.length > 0) await this.extend(undispatched)
     } catch (error) {
       if (isNoGroupError(error)) this.groupsMissing = true
       else
         this.context.logger.debug({ group: this.group, error: errorMessage(error) }, 'lease extension failed')
-    }
-  }
-
-  /** Entries read but never handed to core go back to the group at once instead of after ackTimeoutMs. */
-  private async releaseQueued(): Promise<void> {
-    const queued = this.held.takeWaiting()
-    const byStream = new Map<string, StreamDelivery[]>()
-    for (const delivery of queued) {
-      this.release(delivery)
-      byStream.set(delivery.stream, [...(byStream.get(delivery.stream) ?? []), delivery])
-    }
-    for (const [stream, deliveries] of byStream) {
-      try {
-        await releaseToGroup(
-          this.context.client,
-          stream,
-          this.group,
-          this.subscribeOptions.consumerName,
-          deliveries.map((delivery) => ({ id: delivery.entryId, deliveryCount: delivery.deliveryCount })),
-          this.subscribeOptions.ackTimeoutMs,
-        )
-      } catch (error) {
-        this.context.logger.debug(
-          { group: this.group, error: errorMessage(error) },
-          'could not release queued entries',
-        )
-      }
     }
   }
 }

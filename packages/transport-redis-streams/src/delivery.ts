@@ -23,8 +23,6 @@ export class StreamDelivery implements Delivery {
   readonly attempt: number
   readonly history: readonly AttemptFailure[]
   readonly redelivered: boolean
-  /** Handed to core (counts against concurrency). */
-  dispatched = false
   /** ack/retry/deadLetter was called: never settle twice. */
   settled = false
   /** No longer held: settled, handler done, or taken over by another process. */

@@ -2,9 +2,9 @@ import type { StreamDelivery } from './delivery.js'
 
 /**
  * The entries one subscription owns, from the moment they are read or claimed until they are
- * released, and the order in which those not yet handed to core wait for a handler slot.
+ * released (every one is handed to core at once; core holds them in order).
  *
- * Both live in arrays that are reused, not in a Map and a growing queue: a consumer at 100k
+ * They live in an array that are reused, not in a Map and a growing queue: a consumer at 100k
  * entries/s that sets and deletes Map keys (or pushes and shifts an array) keeps reallocating
  * their backing stores, and each dead store in the old generation still points at entries and keeps
  * them alive through young-generation collections. That promoted most entry bodies to the old
@@ -16,17 +16,12 @@ export class HeldDeliveries {
   private readonly slots: (StreamDelivery | undefined)[] = []
   private readonly freeSlots: number[] = []
   private count = 0
-  /** Ring buffer of deliveries waiting for a handler slot, oldest at `head`. */
-  private waiting: (StreamDelivery | undefined)[] = new Array(16).fill(undefined)
-  private head = 0
-  private waitingCount = 0
-
-  /** Entries held, handed to core or not. */
+  /** Entries held. */
   get size(): number {
     return this.count
   }
 
-  /** Hold a newly read or claimed entry; it waits for a handler slot in arrival order. */
+  /** Hold a newly read or claimed entry. */
   add(delivery: StreamDelivery): void {
     let slot = this.freeSlots.pop()
     if (slot === undefined) {
@@ -36,28 +31,6 @@ export class HeldDeliveries {
     this.slots[slot] = delivery
     delivery.slot = slot
     this.count += 1
-    if (this.waitingCount === this.waiting.length) this.growWaiting()
-    this.waiting[(this.head + this.waitingCount) % this.waiting.length] = delivery
-    this.waitingCount += 1
-  }
-
-  /** The oldest delivery still waiting (skipping ones released meanwhile), or undefined. */
-  nextWaiting(): StreamDelivery | undefined {
-    while (this.waitingCount > 0) {
-      const delivery = this.waiting[this.head]!
-      this.waiting[this.head] = undefined
-      this.head = (this.head + 1) % this.waiting.length
-      this.waitingCount -= 1
-      if (!delivery.released) return delivery
-    }
-    return undefined
-  }
-
-  /** Every delivery still waiting, oldest first; none waits afterwards. */
-  takeWaiting(): StreamDelivery[] {
-    const taken: StreamDelivery[] = []
-    for (let delivery = this.nextWaiting(); delivery; delivery = this.nextWaiting()) taken.push(delivery)
-    return taken
   }
 
   remove(delivery: StreamDelivery): void {
@@ -79,19 +52,5 @@ export class HeldDeliveries {
         return delivery
     }
     return undefined
-  }
-
-  /** Every held delivery (a copy: releasing while iterating is safe). */
-  all(): StreamDelivery[] {
-    return this.slots.filter((delivery): delivery is StreamDelivery => delivery !== undefined)
-  }
-
-  private growWaiting(): void {
-    const grown: (StreamDelivery | undefined)[] = new Array(this.waiting.length * 2).fill(undefined)
-    for (let i = 0; i < this.waitingCount; i += 1) {
-      grown[i] = this.waiting[(this.head + i) % this.waiting.length]
-    }
-    this.waiting = grown
-    this.head = 0
   }
 }

@@ -1,4 +1,4 @@
-import { describeTransportConformance } from '@tidings/testkit'
+import { describeTransportConformance } from '@tidings/testkit/conformance'
 import { afterAll } from 'vitest'
 import { redisStreamsTransport } from '../src/index.js'
 import { namespaceKeys } from '../src/keys.js'
