@@ -1,13 +1,12 @@
-export type {
-  ConformanceCapabilities,
-  ConformanceContext,
-  ConformanceHooks,
-  MakeTransport,
-  OutageHooks,
-} from './conformance/capabilities.js'
-export { describeTransportConformance } from './conformance/describe-transport-conformance.js'
-export { newNamespace } from './conformance/harness.js'
-export { flushMicrotasks, ManualClock } from './manual-clock.js'
+/**
+ * `@tidings/testkit`: loads under any test runner (vitest, Jest, node:test); nothing here imports
+ * one. The conformance suite, which needs vitest, is `@tidings/testkit/conformance`.
+ */
+export { jitterFreeDefaultBackoff } from './deterministic-retries.js'
+export { ExpectPublishedError, TimerLoopError, WaitForTimeoutError } from './errors.js'
+export { flushMicrotasks, ManualClock, type RunAllTimersOptions } from './manual-clock.js'
+export { newNamespace } from './namespace.js'
+export type { CatalogueEvent, DeepPartial, EventNameOf, Recorded, RecordKind } from './recorded-events.js'
 export { createTcpProxy, type TcpProxy } from './tcp-proxy.js'
-export { createTestBus, type Recorded, type RecordKind, type TestBus } from './test-bus.js'
-export { sleep, WaitForTimeoutError, waitUntil } from './wait.js'
+export { createTestBus, type TestBus, type TestBusOptions, type WaitForOptions } from './test-bus.js'
+export { sleep, waitUntil } from './wait.js'

@@ -1,10 +1,4 @@
-/** Thrown when a test waited for something that did not happen; the message says what was seen instead. */
-export class WaitForTimeoutError extends Error {
-  constructor(what: string, timeoutMs: number, seen: string) {
-    super(`Timed out after ${timeoutMs} ms waiting for ${what}. ${seen}`)
-    this.name = 'WaitForTimeoutError'
-  }
-}
+import { WaitForTimeoutError } from './errors.js'
 
 /** Polls `check` until it returns a value other than undefined/false, or throws WaitForTimeoutError. */
 export async function waitUntil<T>(

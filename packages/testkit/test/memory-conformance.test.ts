@@ -1,5 +1,5 @@
 import { MemoryBroker, memoryTransport } from '@tidings/core'
-import { describeTransportConformance } from '@tidings/testkit'
+import { describeTransportConformance } from '@tidings/testkit/conformance'
 
 describeTransportConformance('memory', ({ namespace }) => memoryTransport({ namespace }), {
   injectRawMessage: async ({ namespace, type }, body) => MemoryBroker.named(namespace).publish(type, body),

@@ -1,4 +1,4 @@
-import { describeTransportConformance } from '@tidings/testkit'
+import { describeTransportConformance } from '@tidings/testkit/conformance'
 import amqp from 'amqplib'
 import { afterAll } from 'vitest'
 import { type AmqpTransport, amqpTransport, type QueueType } from '../src/index.js'

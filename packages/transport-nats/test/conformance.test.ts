@@ -1,5 +1,5 @@
 import type { NatsConnection } from '@nats-io/transport-node'
-import { describeTransportConformance } from '@tidings/testkit'
+import { describeTransportConformance } from '@tidings/testkit/conformance'
 import { afterAll, beforeAll } from 'vitest'
 import { natsTransport } from '../src/index.js'
 import { namespaceSubjects } from '../src/subjects.js'

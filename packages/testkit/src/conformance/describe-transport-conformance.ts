@@ -1,6 +1,7 @@
 import { afterAll, describe } from 'vitest'
+import { newNamespace } from '../namespace.js'
 import { type ConformanceHooks, conformanceCapabilities, type MakeTransport } from './capabilities.js'
-import { newNamespace, useConformanceHarness } from './harness.js'
+import { useConformanceHarness } from './harness.js'
 import { badInputSuite } from './suites/bad-input.js'
 import { crashRecoverySuite } from './suites/crash-recovery.js'
 import { deadLettersSuite } from './suites/dead-letters.js'

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto'
 import {
   type Bus,
   type BusOptions,
@@ -8,6 +7,7 @@ import {
   silentLogger,
 } from '@tidings/core'
 import { afterEach, beforeEach, expect } from 'vitest'
+import { newNamespace } from '../namespace.js'
 import { waitUntil } from '../wait.js'
 import type {
   ConformanceCapabilities,
@@ -44,10 +44,6 @@ export interface ConformanceHarness {
     behaviour?: (event: Event, context: HandlerContext) => unknown,
   ): (event: Event, context: HandlerContext) => Promise<void>
   waitForCount(log: readonly unknown[], count: number, what: string, timeoutMs?: number): Promise<void>
-}
-
-export function newNamespace(): string {
-  return `tc${Date.now().toString(36)}${randomBytes(3).toString('hex')}`
 }
 
 export function useConformanceHarness(
