@@ -11,19 +11,22 @@ export type UrlParameter =
  * Reads the Tidings query parameters of a transport URL (`?namespace=shop&publishTimeoutMs=5000`)
  * into options, with one rule for every transport: an unknown parameter is refused, naming the known
  * ones, so a typo never falls back to a default silently. `passThrough` names parameters the broker
- * client reads itself; they stay in the returned URL.
+ * client reads itself; they stay in the returned URL. `hint` ends the messages about a malformed URL
+ * or an unknown parameter with what to write instead (the URL's shape, where other settings go).
  */
 export function readUrlOptions(
   url: string,
   transportName: string,
   parameters: Readonly<Record<string, UrlParameter>>,
   passThrough: readonly string[] = [],
+  hint = '',
 ): { readonly options: Record<string, unknown>; readonly url: URL } {
+  const more = hint === '' ? '' : ` ${hint}`
   let parsed: URL
   try {
     parsed = new URL(url)
   } catch {
-    throw new ConfigError(`The ${transportName} URL ${redactUrl(url)} is not a valid URL.`)
+    throw new ConfigError(`The ${transportName} URL ${redactUrl(url)} is not a valid URL.${more}`)
   }
   const options: Record<string, unknown> = {}
   const kept = new URL(parsed.href)
@@ -36,7 +39,7 @@ export function readUrlOptions(
         continue
       }
       throw new ConfigError(
-        `The ${transportName} URL has an unknown query parameter "${name}": use ${[...Object.keys(parameters), ...passThrough].join(', ')}.`,
+        `The ${transportName} URL has an unknown query parameter "${name}": use ${[...Object.keys(parameters), ...passThrough].join(', ')}.${more}`,
       )
     }
     options[parameter.option ?? name] = parseParameter(name, value, parameter, transportName)
