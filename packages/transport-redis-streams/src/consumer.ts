@@ -1,25 +1,24 @@
 import {
   compilePatterns,
-  type DeadLetterInstruction,
   type DeliveryHandler,
   type Logger,
   type PatternMatcher,
-  type RetryInstruction,
   type SubscribeOptions,
   type Subscription,
-  TransportClosedError,
-} from '@tidings/core'
+} from '@tidings/core/transport'
 import type { Cluster, Redis } from 'ioredis'
 import { Acker } from './acker.js'
 import { DelayedRetryMover } from './delayed-retries.js'
-import { type DeliveryOwner, StreamDelivery } from './delivery.js'
-import { encodeRetryMeta, fieldText, parseReadReply, type StreamEntry } from './entries.js'
-import { atMost, CLOSE_STEP_MS, errorMessage, isBusyGroupError, isNoGroupError, sleep } from './errors.js'
+import { StreamDelivery } from './delivery.js'
+import { fieldText, parseReadReply, type StreamEntry } from './entries.js'
+import { atMost, CLOSE_STEP_MS, errorMessage, isNoGroupError, sleep } from './errors.js'
+import { GroupLifecycle } from './group-lifecycle.js'
 import { HeldDeliveries } from './held-deliveries.js'
 import type { GroupKeys, NamespaceKeys } from './keys.js'
 import type { ResolvedOptions } from './options.js'
-import { type ClaimedEntry, claimIdle, claimOwnPending, extendLeases, releaseToGroup } from './reclaimer.js'
+import { type ClaimedEntry, claimIdle, claimOwnPending } from './reclaimer.js'
 import type { Scripts } from './scripts.js'
+import { Settlement } from './settlement.js'
 
 export interface ConsumerContext {
   /** Shared connection for every non-blocking command. */
@@ -38,17 +37,20 @@ export interface ConsumerContext {
  * entries than it has room for, hands matching entries to core and acknowledges the others. When
  * a large batch arrives and there is room for another, the next read is sent before the batch is
  * handled, so Redis prepares it meanwhile instead of waiting a round trip.
- * Around the read loop: crash recovery (own pending entries first, then XAUTOCLAIM of entries idle
- * past ackTimeoutMs), lease extension while entries are held, and the delayed-retry mover.
+ * Around the read loop: crash recovery (own pending entries first, then entries idle past
+ * ackTimeoutMs, XPENDING IDLE + XCLAIM) and the delayed-retry mover. The group's life on the server
+ * is GroupLifecycle's; what core decides about an entry is carried out by Settlement.
  */
-export class StreamConsumer implements Subscription, DeliveryOwner {
+export class StreamConsumer implements Subscription {
   readonly group: string
   private readonly groupKeys: GroupKeys
   private readonly streams: readonly [string, string]
   private readonly matches: PatternMatcher
   private readonly acker: Acker
   private readonly mover: DelayedRetryMover
-  /** Entries owned by this process (events and retry stream), and those waiting for a handler slot. */
+  private readonly lifecycle: GroupLifecycle
+  private readonly settlement: Settlement
+  /** Entries owned by this process (events and retry stream), all handed to core. */
   private readonly held = new HeldDeliveries()
   /** COUNT of the XREADGROUP in flight (0 when none): entries that may arrive count as held. */
   private reading = 0
@@ -88,6 +90,31 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
       context.options.delayedPollMs,
       context.logger,
     )
+    this.lifecycle = new GroupLifecycle(
+      context.client,
+      context.scripts,
+      context.keys,
+      this.groupKeys,
+      this.group,
+      subscribeOptions.durable,
+      context.logger,
+    )
+    this.settlement = new Settlement({
+      client: context.client,
+      scripts: context.scripts,
+      groupKeys: this.groupKeys,
+      group: this.group,
+      consumerName: subscribeOptions.consumerName,
+      ackTimeoutMs: subscribeOptions.ackTimeoutMs,
+      acker: this.acker,
+      mover: this.mover,
+      logger: context.logger,
+      release: (delivery) => this.release(delivery),
+      groupsMissing: () => {
+        this.groupsMissing = true
+      },
+      closed: () => this.closed,
+    })
   }
 
   get retryStream(): string {
@@ -95,8 +122,8 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
   }
 
   async start(): Promise<void> {
-    await this.ensureGroups(false)
-    if (!this.subscribeOptions.durable) await this.heartbeat()
+    await this.lifecycle.ensure(false)
+    if (!this.subscribeOptions.durable) await this.lifecycle.heartbeat()
     this.running = true
     this.context.blocking.on('ready', this.onBlockingReady)
     this.loopDone = this.loop()
@@ -134,52 +161,7 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer)
     // Bounded: close() finishes while Redis is unreachable (G10); see atMost for what stays undone.
     await atMost(this.acker.flush(), CLOSE_STEP_MS)
-    if (!this.subscribeOptions.durable) await atMost(this.removeEphemeralGroup(), CLOSE_STEP_MS)
-  }
-
-  // ---- groups -------------------------------------------------------------------------------
-
-  /**
-   * Creates the group on the events stream (at `$`: it gets every event published from now on) and on
-   * its retry stream (at `0`). After data loss (NOGROUP) a durable group is recreated at `0`: whatever
-   * the new streams already hold was published after the loss and belongs to the group.
-   */
-  private async ensureGroups(recovering: boolean): Promise<void> {
-    const { client } = this.context
-    const create = async (key: string, from: string): Promise<void> => {
-      try {
-        await client.call('XGROUP', 'CREATE', key, this.group, from, 'MKSTREAM')
-      } catch (error) {
-        if (!isBusyGroupError(error)) throw error
-      }
-    }
-    // A durable group recovering from data loss takes everything published since; an ephemeral one
-    // (a tail whose group retention removed while its process was paused) only what comes next.
-    await create(this.streams[0], recovering && this.subscribeOptions.durable ? '0' : '$')
-    await create(this.streams[1], '0')
-    if (recovering)
-      this.context.logger.warn(
-        { group: this.group },
-        'consumer group was missing (Redis lost its data?); recreated it',
-      )
-  }
-
-  private async heartbeat(): Promise<void> {
-    await this.context.scripts.run('tidingsHeartbeat', [this.context.keys.ephemeral], [this.group])
-  }
-
-  private async removeEphemeralGroup(): Promise<void> {
-    const { client, keys } = this.context
-    try {
-      await client.call('XGROUP', 'DESTROY', keys.events, this.group)
-      await client.del(this.groupKeys.retry, this.groupKeys.delayed, this.groupKeys.dlq)
-      await client.zrem(keys.ephemeral, this.group)
-    } catch (error) {
-      this.context.logger.warn(
-        { group: this.group, error: errorMessage(error) },
-        'could not remove ephemeral group',
-      )
-    }
+    if (!this.subscribeOptions.durable) await atMost(this.lifecycle.remove(), CLOSE_STEP_MS)
   }
 
   // ---- reading ------------------------------------------------------------------------------
@@ -232,7 +214,7 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
         if (pending === undefined) {
           if (this.groupsMissing) {
             this.groupsMissing = false
-            await this.ensureGroups(true)
+            await this.lifecycle.ensure(true)
             continue
           }
           if (this.needOwnRecovery) {
@@ -380,7 +362,7 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
           continue
         }
       }
-      const delivery = new StreamDelivery(this, stream, entry, deliveryCount, fromRetry)
+      const delivery = new StreamDelivery(this.settlement, stream, entry, deliveryCount, fromRetry)
       this.held.add(delivery)
       // Straight to core, which runs `concurrency` at once and holds the rest in order with their
       // leases renewed: one gate, core's. Reading only into free room bounds what is handed over (G9).
@@ -413,122 +395,6 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
     this.release(delivery)
   }
 
-  /**
-   * An ack needs no confirmation for at-least-once: if the XACK is lost, the entry stays pending and
-   * is reclaimed after ackTimeoutMs (a duplicate, never a loss). So the slot is freed as soon as the
-   * XACK is queued, and the next read does not wait a round trip for its reply (close() flushes).
-   */
-  ackEntry(delivery: StreamDelivery): Promise<void> {
-    const refused = this.beginSettle(delivery)
-    if (refused) return refused
-    this.acker.ack(delivery.stream, delivery.entryId)
-    this.release(delivery)
-    return RESOLVED
-  }
-
-  retryEntry(delivery: StreamDelivery, instruction: RetryInstruction): Promise<void> {
-    const refused = this.beginSettle(delivery)
-    if (refused) return refused
-    const delayMs = Math.max(0, Math.ceil(instruction.delayMs))
-    const meta = encodeRetryMeta({
-      type: delivery.type,
-      id: delivery.eventId,
-      attempt: instruction.attempt,
-      history: instruction.history,
-    })
-    return this.context.scripts
-      .run(
-        'tidingsRetry',
-        [delivery.stream, this.groupKeys.delayed, this.groupKeys.retry],
-        [this.group, delivery.entryId, delayMs, meta, delivery.text],
-      )
-      .then(
-        () => {
-          if (delayMs > 0) this.mover.nudge(delayMs)
-          this.release(delivery)
-        },
-        (error: unknown) => this.settleFailed(delivery, error),
-      )
-  }
-
-  deadLetterEntry(delivery: StreamDelivery, record: DeadLetterInstruction): Promise<void> {
-    const refused = this.beginSettle(delivery)
-    if (refused) return refused
-    return this.context.scripts
-      .run(
-        'tidingsDeadLetter',
-        [delivery.stream, this.groupKeys.dlq],
-        [
-          this.group,
-          delivery.entryId,
-          delivery.text,
-          'id',
-          record.id,
-          'type',
-          record.type ?? delivery.type ?? '',
-          'history',
-          JSON.stringify(record.history),
-          'reason',
-          record.reason,
-          'deadLetteredAt',
-          new Date().toISOString(),
-        ],
-      )
-      .then(
-        () => this.release(delivery),
-        (error: unknown) => this.settleFailed(delivery, error),
-      )
-  }
-
-  extendEntry(delivery: StreamDelivery): Promise<void> {
-    return this.extend([delivery])
-  }
-
-  /** Core will not handle it: back to the group at once, not counted as a delivery. */
-  releaseEntry(delivery: StreamDelivery): Promise<void> {
-    const refused = this.beginSettle(delivery)
-    if (refused) return refused
-    this.release(delivery)
-    return releaseToGroup(
-      this.context.client,
-      delivery.stream,
-      this.group,
-      this.subscribeOptions.consumerName,
-      [{ id: delivery.entryId, deliveryCount: delivery.deliveryCount }],
-      this.subscribeOptions.ackTimeoutMs,
-    ).then(
-      () => undefined,
-      (error: unknown) =>
-        this.context.logger.debug(
-          { group: this.group, error: errorMessage(error) },
-          'could not release an entry; it is redelivered after ackTimeoutMs',
-        ),
-    )
-  }
-
-  /** Undefined when the settlement may go ahead; otherwise what to return instead. */
-  private beginSettle(delivery: StreamDelivery): Promise<void> | undefined {
-    if (delivery.settled) {
-      // The kit's double-settle rule (SettleOnce), kept as a flag on the reused delivery object: the
-      // first settlement wins, a second is ignored with a warning, never acked twice.
-      this.context.logger.warn(
-        { group: this.group },
-        'a delivery was settled twice; the second settlement was ignored',
-      )
-      return RESOLVED
-    }
-    if (this.closed) return Promise.reject(new TransportClosedError('settle a delivery'))
-    delivery.settled = true
-    return undefined
-  }
-
-  private settleFailed(delivery: StreamDelivery, error: unknown): never {
-    if (isNoGroupError(error)) this.groupsMissing = true
-    // Not settled on the server: the entry stays pending and is redelivered after ackTimeoutMs.
-    this.release(delivery)
-    throw error
-  }
-
   /** Frees the slot of a delivery (settled, or its handler promise settled, or its lease was lost). */
   private release(delivery: StreamDelivery): void {
     if (delivery.released) return
@@ -541,40 +407,13 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
     }
   }
 
-  private async extend(list: readonly StreamDelivery[]): Promise<void> {
-    const byStream = new Map<string, string[]>()
-    for (const delivery of list) {
-      if (delivery.settled || delivery.released) continue
-      const ids = byStream.get(delivery.stream) ?? []
-      ids.push(delivery.entryId)
-      byStream.set(delivery.stream, ids)
-    }
-    for (const [stream, ids] of byStream) {
-      const lost = await extendLeases(
-        this.context.scripts,
-        stream,
-        this.group,
-        this.subscribeOptions.consumerName,
-        ids,
-      )
-      if (lost.length > 0) {
-        // Taken over by another process (the lease lapsed): the handler here just finishes, and
-        // its late settlement finds the entry gone.
-        this.context.logger.debug(
-          { group: this.group, entries: lost.length },
-          'leases lost to another process',
-        )
-      }
-    }
-  }
-
   /**
    * The ephemeral group's heartbeat. Leases are core's to renew (extendLease): every entry read is
    * handed to core at once, and renewing here too would keep a stalled handler's entry for ever.
    */
   private async beat(): Promise<void> {
     try {
-      if (!this.subscribeOptions.durable && this.running) await this.heartbeat()
+      if (!this.subscribeOptions.durable && this.running) await this.lifecycle.heartbeat()
     } catch (error) {
       if (isNoGroupError(error)) this.groupsMissing = true
       else
@@ -582,5 +421,3 @@ export class StreamConsumer implements Subscription, DeliveryOwner {
     }
   }
 }
-
-const RESOLVED: Promise<void> = Promise.resolve()
