@@ -45,7 +45,8 @@ export class ManualClock implements Clock {
   }
 
   setTimeout(callback: () => void, delayMs: number): unknown {
-    const delay = Math.max(0, Number.isFinite(delayMs) ? delayMs : 0)
+    // As before: an infinite delay never comes due; a delay that is not a number is due now.
+    const delay = Number.isNaN(delayMs) ? 0 : Math.max(0, delayMs)
     const firing = this.firing
     const repeats =
       firing !== undefined && firing.callback === callback && firing.delayMs === delay
@@ -156,7 +157,7 @@ export class ManualClock implements Clock {
   private earliest(notAfter: number, which: (timer: Timer) => boolean = () => true): Timer | undefined {
     let best: Timer | undefined
     for (const timer of this.timers) {
-      if (timer.dueAt > notAfter || !which(timer)) continue
+      if (timer.dueAt > notAfter || !Number.isFinite(timer.dueAt) || !which(timer)) continue
       if (
         best === undefined ||
         timer.dueAt < best.dueAt ||

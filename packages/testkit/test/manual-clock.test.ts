@@ -96,4 +96,18 @@ describe('ManualClock', () => {
     clock.setTimeout(again, 0)
     await expect(clock.runDue()).rejects.toThrow(/10,000 timers fired at one instant.*delay of 0/)
   })
+
+  it('never fires a timer of infinite delay, and never moves time to it', async () => {
+    const clock = new ManualClock()
+    const start = clock.now()
+    let fired = false
+    clock.setTimeout(() => {
+      fired = true
+    }, Number.POSITIVE_INFINITY)
+    expect(await clock.advanceToNextTimer()).toBeUndefined()
+    expect(await clock.runAllTimers()).toBe(0)
+    await clock.advance(365 * 86_400_000)
+    expect(fired).toBe(false)
+    expect(clock.now()).toBe(start + 365 * 86_400_000)
+  })
 })
