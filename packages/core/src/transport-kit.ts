@@ -23,7 +23,7 @@ export { type Leased, LeaseTracker } from './transport/kit/lease-tracker.js'
 export { SettleOnce } from './transport/kit/settle-once.js'
 export { assertSubscribeOptions } from './transport/kit/subscribe-options.js'
 export { readUrlOptions, type UrlParameter } from './transport/kit/url-options.js'
-export { redactUrl } from './transport/resolve-url.js'
+export { redactUrl, type TransportModule } from './transport/resolve-url.js'
 export type {
   AttemptFailure,
   CommonTransportOptions,

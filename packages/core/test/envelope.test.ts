@@ -4,11 +4,10 @@ import {
   decodeEnvelope,
   EncodedMessage,
   encodeEnvelope,
-  isUuid,
   SerializationError,
-  uuidv7,
 } from '@tidings/core'
 import { describe, expect, it } from 'vitest'
+import { isUuid, uuidv7 } from '../src/envelope/uuidv7.js'
 
 describe('CloudEvents envelope (SPEC §4)', () => {
   it('encodes structured-mode CloudEvents 1.0 that other tools can read', () => {

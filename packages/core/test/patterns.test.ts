@@ -1,5 +1,6 @@
-import { ConfigError, compilePattern, compilePatterns, matchesPattern } from '@tidings/core'
+import { ConfigError, matchesPattern } from '@tidings/core'
 import { describe, expect, it } from 'vitest'
+import { compilePattern, compilePatterns } from '../src/patterns/patterns.js'
 
 describe('patterns (G3, AMQP topic semantics)', () => {
   const table: [string, string, boolean][] = [

@@ -1,13 +1,7 @@
-import {
-  ConfigError,
-  decide,
-  exponential,
-  fixed,
-  NonRetryable,
-  RetryLater,
-  resolveRetryPolicy,
-} from '@tidings/core'
+import { ConfigError, exponential, fixed, NonRetryable, RetryLater } from '@tidings/core'
 import { describe, expect, it } from 'vitest'
+import { decide } from '../src/retry/decision.js'
+import { resolveRetryPolicy } from '../src/retry/retry-policy.js'
 
 describe('retry policies', () => {
   it('grows exponentially, capped', () => {

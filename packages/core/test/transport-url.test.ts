@@ -2,14 +2,13 @@ import {
   ConfigError,
   configuredTransportUrl,
   createBus,
-  isUnsetUrl,
   memoryTransport,
   parseTransportUrl,
   redactUrl,
   TRANSPORT_SCHEMES,
-  transportFromUrl,
 } from '@tidings/core'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { isUnsetUrl, transportFromUrl } from '../src/transport/resolve-url.js'
 
 /** Runs fn and returns the ConfigError it throws (failing if it throws anything else or nothing). */
 function configError(fn: () => unknown): ConfigError {

@@ -1,4 +1,4 @@
-import { type AttemptFailure, parseJsonSafely } from '@tidings/core'
+import { type AttemptFailure, parseJsonSafely } from '@tidings/core/transport'
 import type { Message, MessagePropertyHeaders, Options } from 'amqplib'
 import type { QueueType } from './options.js'
 

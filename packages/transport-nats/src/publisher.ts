@@ -47,7 +47,7 @@ export class JetStreamPublisher {
       try {
         const options: Partial<JetStreamPublishOptions> = {
           msgID: request.msgID,
-          timeout: remaining < ATTEMPT_TIMEOUT_MS ? remaining : ATTEMPT_TIMEOUT_MS,
+          timeout: Math.min(remaining, ATTEMPT_TIMEOUT_MS),
         }
         if (request.headers) options.headers = request.headers
         return await this.js.publish(request.subject, request.payload, options)

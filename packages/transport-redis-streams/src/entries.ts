@@ -1,4 +1,4 @@
-import { type AttemptFailure, parseJsonSafely } from '@tidings/core'
+import { type AttemptFailure, parseJsonSafely } from '@tidings/core/transport'
 
 /**
  * One stream entry as Redis replies it: the id and the flat field list `[name, value, name, value…]`.

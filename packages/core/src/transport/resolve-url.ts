@@ -105,8 +105,14 @@ function suggestion(url: string): string {
   return `did you mean ${redactUrl(`${scheme}${written}`)}? Otherwise `
 }
 
-/** Loads the adapter for a URL by dynamic import, so only the installed transport is needed. */
-export async function transportFromUrl(url: string): Promise<Transport> {
+/**
+ * Loads the adapter for a URL by dynamic import, so only the installed transport is needed. `load`
+ * is the import itself; tests pass one that behaves as in an app where the package is not installed.
+ */
+export async function transportFromUrl(
+  url: string,
+  load: (packageName: string) => Promise<unknown> = (packageName) => import(packageName),
+): Promise<Transport> {
   const parsed = parseTransportUrl(url)
   if (parsed.protocol === 'memory:') {
     const max = parsed.searchParams.get('maxMessageBytes')
@@ -118,7 +124,7 @@ export async function transportFromUrl(url: string): Promise<Transport> {
   const packageName = TRANSPORT_PACKAGES[parsed.protocol]!
   let module: Partial<TransportModule>
   try {
-    module = (await import(packageName)) as Partial<TransportModule>
+    module = (await load(packageName)) as Partial<TransportModule>
   } catch (error) {
     if (isMissingPackage(error, packageName))
       throw new TransportNotInstalledError(packageName, parsed.protocol.slice(0, -1), error)
