@@ -9,7 +9,14 @@ import { randomUUID } from 'node:crypto'
 import { type Bus, createBus, silentLogger } from '@tidings/core'
 import { type AmqpTransport, amqpTransport } from '@tidings/transport-amqp'
 import amqp from 'amqplib'
-import { type BenchSide, benchSide, compareWithRaw, makePayload, tidingsConsumer } from './harness.js'
+import {
+  type BenchSide,
+  benchSide,
+  compareWithRaw,
+  makePayload,
+  rawCloudEvent,
+  tidingsConsumer,
+} from './harness.js'
 
 const URL = process.env.TIDINGS_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'
 const MAX_EVENTS = Number(process.env.BENCH_EVENTS ?? 50_000)
@@ -44,18 +51,9 @@ async function rawSide(): Promise<BenchSide> {
    */
   const publishOne = (data: Payload): Promise<void> =>
     new Promise((resolve, reject) => {
-      const id = randomUUID()
-      const body = Buffer.from(
-        JSON.stringify({
-          specversion: '1.0',
-          id,
-          type: TYPE,
-          source: '/bench',
-          time: new Date().toISOString(),
-          datacontenttype: 'application/json',
-          data,
-        }),
-      )
+      const event = rawCloudEvent(TYPE, data)
+      const id = event.id
+      const body = Buffer.from(event.body)
       publisher.publish(
         exchange,
         TYPE,

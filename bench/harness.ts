@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 /**
  * Shared benchmark plumbing: every transport bench measures Tidings and the raw driver in the same
  * run with the same helpers (one sliding-window publisher, one table), then prints one table with the
@@ -16,6 +17,24 @@ export function makePayload(bytes = 1024): { orderId: string; sentAt: number; fi
 
 /** Milliseconds since an arbitrary origin, sub-millisecond precision. */
 export const now = (): number => performance.now()
+
+/**
+ * What a raw-driver user publishes: a CloudEvents 1.0 envelope built with JSON.stringify and a random
+ * UUID, the same fields Tidings writes. Every raw bench side sends this.
+ */
+export function rawCloudEvent(type: string, data: unknown): { readonly id: string; readonly body: string } {
+  const id = randomUUID()
+  const body = JSON.stringify({
+    specversion: '1.0',
+    id,
+    type,
+    source: '/bench',
+    time: new Date().toISOString(),
+    datacontenttype: 'application/json',
+    data,
+  })
+  return { id, body }
+}
 
 /**
  * The in-flight windows every broker bench measures. 1: a request handler that publishes one event

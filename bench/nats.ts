@@ -28,6 +28,7 @@ import {
   makePayload,
   median,
   now,
+  rawCloudEvent,
   tidingsConsumer,
   until,
 } from './harness.js'
@@ -73,16 +74,7 @@ async function rawSide(): Promise<BenchSide> {
 
   /** A CloudEvents envelope built with JSON.stringify, published with its id as msgID, as Tidings does. */
   const publish = (data: Payload) => {
-    const id = randomUUID()
-    const body = JSON.stringify({
-      specversion: '1.0',
-      id,
-      type: TYPE,
-      source: '/bench',
-      time: new Date().toISOString(),
-      datacontenttype: 'application/json',
-      data,
-    })
+    const { id, body } = rawCloudEvent(TYPE, data)
     return js.publish(subject, body, { msgID: id })
   }
 

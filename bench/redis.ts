@@ -11,7 +11,14 @@ import { randomUUID } from 'node:crypto'
 import { type Bus, createBus, silentLogger } from '@tidings/core'
 import { redisStreamsTransport } from '@tidings/transport-redis-streams'
 import { Redis } from 'ioredis'
-import { type BenchSide, benchSide, compareWithRaw, makePayload, tidingsConsumer } from './harness.js'
+import {
+  type BenchSide,
+  benchSide,
+  compareWithRaw,
+  makePayload,
+  rawCloudEvent,
+  tidingsConsumer,
+} from './harness.js'
 
 const URL = process.env.TIDINGS_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const MAX_EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000)
@@ -50,16 +57,7 @@ async function rawSide(): Promise<BenchSide> {
    * without parsing), as the AMQP bench's raw side sends the same message properties.
    */
   const entry = (data: Payload): [string, ...string[]] => {
-    const id = randomUUID()
-    const body = JSON.stringify({
-      specversion: '1.0',
-      id,
-      type: TYPE,
-      source: '/bench',
-      time: new Date().toISOString(),
-      datacontenttype: 'application/json',
-      data,
-    })
+    const { id, body } = rawCloudEvent(TYPE, data)
     return [stream, '*', 'type', TYPE, 'id', id, 'body', body]
   }
 

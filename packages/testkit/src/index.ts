@@ -9,4 +9,10 @@ export { newNamespace } from './namespace.js'
 export type { CatalogueEvent, DeepPartial, EventNameOf, Recorded, RecordKind } from './recorded-events.js'
 export { createTcpProxy, type TcpProxy } from './tcp-proxy.js'
 export { createTestBus, type TestBus, type TestBusOptions, type WaitForOptions } from './test-bus.js'
+export {
+  encodedMessage,
+  type RecordedDelivery,
+  recordDeliveries,
+  subscribeOptions,
+} from './transport-testing.js'
 export { sleep, waitUntil } from './wait.js'

@@ -1,14 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import {
-  type Delivery,
-  decodeEnvelope,
-  EncodedMessage,
-  type Event,
-  encodeEnvelope,
-  type SubscribeOptions,
-  silentLogger,
-  type Transport,
-} from '@tidings/core'
+import { silentLogger, type Transport } from '@tidings/core'
 import { Redis } from 'ioredis'
 import { afterEach, beforeEach } from 'vitest'
 import { type RedisStreamsTransportOptions, redisStreamsTransport } from '../src/index.js'
@@ -53,48 +44,13 @@ export async function connectTransport(
   return transport
 }
 
-export function subscribeOptions(
-  group: string,
-  patterns: string[],
-  overrides: Partial<SubscribeOptions> = {},
-): SubscribeOptions {
-  return {
-    group,
-    patterns,
-    durable: true,
-    concurrency: 8,
-    ackTimeoutMs: 1000,
-    consumerName: `proc-${randomBytes(3).toString('hex')}`,
-    maxAttempts: 5,
-    ...overrides,
-  }
-}
-
-export function message(type: string, data: unknown = {}, id?: string): EncodedMessage {
-  const { event, text } = encodeEnvelope({ type, data, source: '/test', ...(id ? { id } : {}) })
-  return new EncodedMessage(event.id, type, undefined, text)
-}
-
-export interface Received {
-  readonly event: Event
-  readonly delivery: Delivery
-  readonly at: number
-}
-
-/** Subscribes and records every delivery; `behaviour` settles it (default: ack). */
-export async function record(
-  transport: Transport,
-  options: SubscribeOptions,
-  behaviour: (delivery: Delivery, event: Event) => Promise<void> = (delivery) => delivery.ack(),
-): Promise<{ log: Received[]; stop: () => Promise<void> }> {
-  const log: Received[] = []
-  const subscription = await transport.subscribe(options, async (delivery) => {
-    const event = decodeEnvelope(delivery.body)
-    log.push({ event, delivery, at: performance.now() })
-    await behaviour(delivery, event)
-  })
-  return { log, stop: () => subscription.stop() }
-}
+/** Below the bus: encoded events, subscribe options and a delivery recorder, shared with every adapter's tests. */
+export {
+  encodedMessage as message,
+  type RecordedDelivery as Received,
+  recordDeliveries as record,
+  subscribeOptions,
+} from '@tidings/testkit'
 
 export async function waitFor(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
   const started = Date.now()
