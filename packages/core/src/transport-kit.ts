@@ -42,3 +42,4 @@ export type {
   TransportNotice,
 } from './transport/transport.js'
 export { describeValue } from './util/describe-value.js'
+export { showOnly } from './util/inspection.js'

@@ -12,7 +12,7 @@ import {
   type TransportContext,
   type TransportDeadLetters,
 } from '@tidings/core'
-import { assertGroupName, assertSubscribeOptions } from '@tidings/core/transport'
+import { assertGroupName, assertSubscribeOptions, redactUrl, showOnly } from '@tidings/core/transport'
 import type { Options } from 'amqplib'
 import { ConnectionManager } from './connection-manager.js'
 import { GroupConsumer } from './consumer.js'
@@ -68,6 +68,12 @@ export class AmqpTransport implements Transport {
   private closing: Promise<void> | undefined
 
   constructor(readonly options: ResolvedOptions) {
+    showOnly(this, 'AmqpTransport', () => ({
+      name: this.name,
+      url: redactUrl(options.url),
+      namespace: options.namespace,
+      queueType: options.queueType,
+    }))
     this.maxMessageBytes = options.maxMessageBytes
     this.names = new Names(options.namespace)
     const getLogger = (): Logger => this.logger

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util'
 import { ConfigError, createBus, silentLogger } from '@tidings/core'
 import { redactUrl } from '@tidings/core/transport'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -109,5 +110,15 @@ describe('amqp transport: options and URLs', () => {
       await expect.poll(() => seen).toEqual([sent.id])
       await bus.close()
     })
+  })
+})
+
+describe('transport-amqp inspected', () => {
+  it('never shows the password in util.inspect or JSON', () => {
+    const transport = amqpTransport({ url: 'amqp://shop:pa55word@127.0.0.1:5672/prod' })
+    for (const text of [inspect(transport, { depth: 20, showHidden: true }), JSON.stringify(transport)]) {
+      expect(text).not.toContain('pa55word')
+    }
+    expect(inspect(transport)).toContain('***@127.0.0.1')
   })
 })

@@ -1,4 +1,3 @@
-import { inspect } from 'node:util'
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import {
@@ -10,6 +9,7 @@ import {
   type OutgoingMessage,
   type SubscribeOptions,
   type Subscription,
+  showOnly,
   type Transport,
   type TransportCapabilities,
   TransportClosedError,
@@ -61,6 +61,12 @@ export class NatsTransport implements Transport {
     this.options = resolveOptions(input)
     this.target = connectionTarget(input)
     this.subjects = namespaceSubjects(this.options.namespace)
+    showOnly(this, 'NatsTransport', () => ({
+      name: this.name,
+      servers: this.target.where,
+      namespace: this.options.namespace,
+      state: this.state,
+    }))
     const readAhead = this.options.readAhead
     this.capabilities = Object.freeze({
       // A retry copy waits in the events stream: its max age bounds the delay.
@@ -77,20 +83,6 @@ export class NatsTransport implements Transport {
       readAhead: (concurrency: number) =>
         (readAhead ?? concurrency) + GroupConsumer.retryLaneCapacity(concurrency),
     })
-  }
-
-  /** What `console.log(transport)` and JSON show: where and which namespace, never credentials. */
-  toJSON(): Record<string, unknown> {
-    return {
-      name: this.name,
-      servers: this.target.where,
-      namespace: this.options.namespace,
-      state: this.state,
-    }
-  }
-
-  [inspect.custom](): string {
-    return `NatsTransport ${inspect(this.toJSON())}`
   }
 
   /** The server's max_payload once connected, less room for the retry and dead-letter headers. */

@@ -12,7 +12,7 @@ import {
   type TransportContext,
   type TransportDeadLetters,
 } from '@tidings/core'
-import { assertGroupName, assertSubscribeOptions, ConnectionError } from '@tidings/core/transport'
+import { assertGroupName, assertSubscribeOptions, ConnectionError, showOnly } from '@tidings/core/transport'
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import { StreamConsumer } from './consumer.js'
 import { RedisDeadLetters } from './dead-letters.js'
@@ -65,6 +65,12 @@ export class RedisStreamsTransport implements Transport {
 
   constructor(private readonly input: RedisStreamsTransportOptions) {
     this.options = resolveOptions(input)
+    showOnly(this, 'RedisStreamsTransport', () => ({
+      name: this.name,
+      url: input.url === undefined ? '(a client of the caller)' : redactUrl(input.url),
+      namespace: this.options.namespace,
+      state: this.state,
+    }))
     this.maxMessageBytes = this.options.maxMessageBytes
     this.keys = namespaceKeys(this.options.namespace)
     const readAhead = this.options.readAhead

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util'
 import { ConfigError, redactUrl, type Transport } from '@tidings/core'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createTransportFromUrl, redisIdempotencyStore, redisStreamsTransport } from '../src/index.js'
@@ -112,5 +113,15 @@ describe('redis idempotency store', () => {
     await new Promise((resolve) => setTimeout(resolve, 250))
     expect(await winner.claim('shipping-create', 'e1', 1000)).toBe('claimed') // the window passed
     expect(() => redisIdempotencyStore({ client, namespace: 'bad:ns' })).toThrow(ConfigError)
+  })
+})
+
+describe('transport-redis-streams inspected', () => {
+  it('never shows the password in util.inspect or JSON', () => {
+    const transport = redisStreamsTransport({ url: 'redis://shop:pa55word@127.0.0.1:6379/0' })
+    for (const text of [inspect(transport, { depth: 20, showHidden: true }), JSON.stringify(transport)]) {
+      expect(text).not.toContain('pa55word')
+    }
+    expect(inspect(transport)).toContain('***@127.0.0.1')
   })
 })

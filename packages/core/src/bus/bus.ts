@@ -30,10 +30,12 @@ import {
   configuredTransportUrl,
   isUnsetUrl,
   parseTransportUrl,
+  redactUrl,
   transportFromUrl,
 } from '../transport/resolve-url.js'
 import type { Transport } from '../transport/transport.js'
 import { describeValue } from '../util/describe-value.js'
+import { showOnly } from '../util/inspection.js'
 import type { AnyEvents, BusOptions, EventCatalogue } from './bus-options.js'
 
 /** Payload type a pattern receives: exact names get theirs, wildcard patterns the union. */
@@ -159,6 +161,12 @@ export class Bus<Events extends EventCatalogue = AnyEvents> {
         `createBus({ drainTimeoutMs }) must be a number of milliseconds >= 0, got ${describeValue(this.drainTimeoutMs)}.`,
       )
     }
+    showOnly(this, 'Bus', () => ({
+      service: this.service,
+      state: this.stateValue,
+      transport: this.transport?.name ?? (this.transportUrl ? redactUrl(this.transportUrl) : undefined),
+      listeners: this.listeners.map((listener) => listener.name),
+    }))
     busCounter += 1
     this.processName = options.processName ?? `${hostname()}-${process.pid}-${busCounter}`
     if (typeof this.processName !== 'string' || !/^[\w.:-]{1,100}$/.test(this.processName)) {
