@@ -29,6 +29,14 @@ export interface BusOptions<Events extends EventCatalogue = AnyEvents> {
   readonly defaults?: ListenerDefaults
   /** How long close() waits for in-flight handlers before giving them back to the broker (default 30 000). */
   readonly drainTimeoutMs?: number
+  /**
+   * Largest encoded event (bytes) this bus publishes, the same on every transport, so switching
+   * brokers by configuration never starts rejecting publishes. Default 256 KiB (what SQS/SNS take,
+   * the smallest of the supported brokers), lowered to the transport's own `maxMessageBytes` when
+   * that is smaller. Raise it explicitly when every broker you may run on takes more; a value above
+   * the transport's maximum is refused with ConfigError.
+   */
+  readonly maxEventBytes?: number | undefined
   /** This process's name within its groups (Redis consumer name); default `<hostname>-<pid>-<n>`. */
   readonly processName?: string
   /**

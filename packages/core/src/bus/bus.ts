@@ -86,6 +86,9 @@ export interface Listener extends ListenerInfo, PromiseLike<void> {
 
 let busCounter = 0
 
+/** 256 KiB: what SQS and SNS take, the smallest limit of the supported brokers. */
+export const DEFAULT_MAX_EVENT_BYTES = 256 * 1024
+
 export class Bus<Events extends EventCatalogue = AnyEvents> {
   readonly service: string
   private readonly logger: Logger
@@ -112,6 +115,7 @@ export class Bus<Events extends EventCatalogue = AnyEvents> {
   private starting: Promise<void> | undefined
   private closing: Promise<void> | undefined
   private stateValue: BusState = 'idle'
+  private readonly explicitMaxEventBytes: number | undefined
 
   constructor(private readonly options: BusOptions<Events>) {
     if (options === null || typeof options !== 'object') {
@@ -167,6 +171,16 @@ export class Bus<Events extends EventCatalogue = AnyEvents> {
       transport: this.transport?.name ?? (this.transportUrl ? redactUrl(this.transportUrl) : undefined),
       listeners: this.listeners.map((listener) => listener.name),
     }))
+    this.explicitMaxEventBytes = options.maxEventBytes
+    if (
+      options.maxEventBytes !== undefined &&
+      !(Number.isInteger(options.maxEventBytes) && options.maxEventBytes >= 1024)
+    ) {
+      throw new ConfigError(
+        `createBus({ maxEventBytes }) must be a whole number of bytes, at least 1024; got ${describeValue(options.maxEventBytes)}.`,
+      )
+    }
+    if (this.transport) this.assertMaxEventBytesFits(this.transport)
     busCounter += 1
     this.processName = options.processName ?? `${hostname()}-${process.pid}-${busCounter}`
     if (typeof this.processName !== 'string' || !/^[\w.:-]{1,100}$/.test(this.processName)) {
@@ -281,6 +295,24 @@ export class Bus<Events extends EventCatalogue = AnyEvents> {
     if (index >= 0) this.listeners.splice(index, 1)
   }
 
+  /**
+   * Largest encoded event this bus publishes: `maxEventBytes` if given, else 256 KiB, never above
+   * what the transport takes (read per publish: NATS knows its max_payload only once connected).
+   */
+  get maxEventBytes(): number {
+    const transportLimit = this.transport?.maxMessageBytes ?? Number.POSITIVE_INFINITY
+    return Math.min(this.explicitMaxEventBytes ?? DEFAULT_MAX_EVENT_BYTES, transportLimit)
+  }
+
+  private assertMaxEventBytesFits(transport: Transport): void {
+    const wanted = this.explicitMaxEventBytes
+    if (wanted !== undefined && wanted > transport.maxMessageBytes) {
+      throw new ConfigError(
+        `createBus({ maxEventBytes: ${wanted} }) is above what the ${transport.name} transport takes (${transport.maxMessageBytes} bytes): lower it, or raise the transport's maxMessageBytes if the broker allows it.`,
+      )
+    }
+  }
+
   /** Connect, create every listener's group and start consuming. Idempotent. */
   start(): Promise<void> {
     if (this.stateValue === 'closing' || this.stateValue === 'closed')
@@ -390,8 +422,16 @@ export class Bus<Events extends EventCatalogue = AnyEvents> {
     try {
       transport ??= await this.connect()
       const message = new EncodedMessage(event.id, type, options.key, text)
-      if (message.byteLength > transport.maxMessageBytes) {
-        throw new PayloadTooLargeError(type, message.byteLength, transport.maxMessageBytes, transport.name)
+      const busLimit = this.explicitMaxEventBytes ?? DEFAULT_MAX_EVENT_BYTES
+      const transportLimit = transport.maxMessageBytes
+      if (message.byteLength > busLimit || message.byteLength > transportLimit) {
+        const busLimitApplies = busLimit <= transportLimit
+        throw new PayloadTooLargeError(
+          type,
+          message.byteLength,
+          busLimitApplies ? busLimit : transportLimit,
+          busLimitApplies ? "the bus's maxEventBytes" : `the ${transport.name} transport's maximum`,
+        )
       }
       await transport.publish(message)
     } catch (error) {
@@ -494,6 +534,7 @@ export class Bus<Events extends EventCatalogue = AnyEvents> {
   private connect(): Promise<Transport> {
     this.connecting ??= (async () => {
       const transport = this.transport ?? (await transportFromUrl(this.transportUrl!))
+      this.assertMaxEventBytesFits(transport)
       this.transport = transport
       await transport.connect({
         logger: childLogger(this.logger, { transport: transport.name }),

@@ -80,9 +80,10 @@ export class PayloadTooLargeError extends PublishError {
   readonly sizeBytes: number
   readonly limitBytes: number
 
-  constructor(eventType: string, sizeBytes: number, limitBytes: number, transportName: string) {
+  /** `limitName`: whose limit it is, such as "the bus's maxEventBytes" or "the nats transport's maximum". */
+  constructor(eventType: string, sizeBytes: number, limitBytes: number, limitName: string) {
     super(
-      `The event "${eventType}" encodes to ${sizeBytes} bytes, over the ${transportName} transport's limit of ${limitBytes} bytes: send a reference (an id or a URL) instead of the data, or raise the transport's maxMessageBytes if the broker allows it.`,
+      `The event "${eventType}" encodes to ${sizeBytes} bytes, over ${limitName} of ${limitBytes} bytes: send a reference (an id or a URL) instead of the data${limitName.includes('maxEventBytes') ? ', or raise createBus({ maxEventBytes }) if every broker you run on takes more' : ''}.`,
       { code: 'TIDINGS_PAYLOAD_TOO_LARGE' },
     )
     this.sizeBytes = sizeBytes
