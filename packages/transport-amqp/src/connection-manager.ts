@@ -39,6 +39,16 @@ export class ConnectionManager {
     this.safeUrl = redactUrl(options.url)
   }
 
+  /** The virtual host the URL names ("/" when its path is empty), for messages. */
+  private get virtualHost(): string {
+    try {
+      const path = new URL(this.options.url).pathname
+      return path === '' || path === '/' ? '/' : decodeURIComponent(path.slice(1))
+    } catch {
+      return '/'
+    }
+  }
+
   get current(): ChannelModel | undefined {
     return this.model
   }
@@ -63,16 +73,28 @@ export class ConnectionManager {
         return
       } catch (error) {
         if (this.closed) throw new TransportClosedError('connect')
-        const refused = /ACCESS[-_]REFUSED|403|NOT_ALLOWED|530/.test(errorMessage(error))
-        const delay = backOffDelay(attempt, this.options.reconnect)
-        if (refused || Date.now() + delay > deadline) {
+        const message = errorMessage(error)
+        const refused = /ACCESS[-_]REFUSED|403/.test(message)
+        // The login worked but RabbitMQ closed the connection while opening the virtual host
+        // (530 NOT_ALLOWED: no such vhost, or no permission on it); amqplib reports only the frame.
+        const vhostRefused = /NOT_ALLOWED|530|Expected ConnectionOpenOk; got <ConnectionClose/.test(message)
+        if (refused || vhostRefused) {
           throw new AmqpConnectionError(
             refused
-              ? `RabbitMQ at ${this.safeUrl} refused the connection (${errorMessage(error)}): check the user name, password and virtual host in the URL.`
-              : `Could not connect to RabbitMQ at ${this.safeUrl} within connectTimeoutMs=${this.options.connectTimeoutMs} (${errorMessage(error)}): check that the broker runs and the URL's host and port.`,
-            { cause: error, authentication: refused },
+              ? `RabbitMQ at ${this.safeUrl} refused the login (${message}): check the user name and password in the URL.`
+              : `RabbitMQ at ${this.safeUrl} accepted the login but refused to open the virtual host "${this.virtualHost}" (${message}): it does not exist or the user has no permission on it. Create it (rabbitmqctl add_vhost ${this.virtualHost}) and grant the user access (rabbitmqctl set_permissions -p ${this.virtualHost} <user> ".*" ".*" ".*"), or fix the path of the URL (amqp://host:5672/<vhost>, "/" by default).`,
+            { cause: error, authentication: true },
           )
         }
+        const remaining = deadline - Date.now()
+        if (remaining <= 0) {
+          throw new AmqpConnectionError(
+            `Could not connect to RabbitMQ at ${this.safeUrl} within connectTimeoutMs=${this.options.connectTimeoutMs} (${message}): check that the broker runs and the URL's host and port.`,
+            { cause: error },
+          )
+        }
+        // The last wait is cut to the deadline, so the whole of connectTimeoutMs is tried.
+        const delay = Math.min(backOffDelay(attempt, this.options.reconnect), remaining)
         this.logger().warn(
           { attempt, error: errorMessage(error), url: this.safeUrl },
           'amqp: connection failed, retrying',

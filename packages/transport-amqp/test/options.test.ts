@@ -84,9 +84,31 @@ describe('amqp transport: options and URLs', () => {
     const transport = amqpTransport({ url: url.toString(), connectTimeoutMs: 5_000 })
     const started = Date.now()
     const failure = transport.connect(testContext())
-    await expect(failure).rejects.toThrow(/user name, password and virtual host/)
+    await expect(failure).rejects.toThrow(/refused the login .*check the user name and password/)
     await expect(failure).rejects.not.toThrow(/definitely-wrong/)
     expect(Date.now() - started).toBeLessThan(2_000)
+  })
+
+  it('refuses a virtual host that does not exist at once, saying how to create it, not to check host and port', async () => {
+    const url = new URL(AMQP_URL)
+    url.pathname = '/no-such-vhost'
+    const transport = amqpTransport({ url: url.toString(), connectTimeoutMs: 10_000 })
+    const started = Date.now()
+    const failure = transport.connect(testContext())
+    await expect(failure).rejects.toBeInstanceOf(AmqpConnectionError)
+    await expect(failure).rejects.toThrow(
+      /refused to open the virtual host "no-such-vhost".*rabbitmqctl add_vhost no-such-vhost/,
+    )
+    await expect(failure).rejects.not.toThrow(/host and port/)
+    expect(Date.now() - started).toBeLessThan(3_000)
+  })
+
+  it('keeps trying a broker that does not answer for the whole of connectTimeoutMs', async () => {
+    const transport = amqpTransport({ url: 'amqp://127.0.0.1:1', connectTimeoutMs: 1_500 })
+    const started = Date.now()
+    await expect(transport.connect(testContext())).rejects.toThrow(/within connectTimeoutMs=1500/)
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_400)
+    await transport.close()
   })
 
   describe('through createBus({ url })', () => {
