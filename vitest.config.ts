@@ -1,5 +1,5 @@
 import { defaultServerConditions } from 'vite'
-import { defineConfig } from 'vitest/config'
+import { configDefaults, defineConfig } from 'vitest/config'
 
 // One run for the whole monorepo: packages resolve to their TypeScript sources through the
 // "@tidings/source" export condition (a name of this project's own, so no user's
@@ -29,6 +29,8 @@ export default defineConfig({
             'packages/testkit/test/**/*.test.ts',
             'examples/**/*.test.ts',
           ],
+          // These load the built packages (dist): the packages-install project builds them once first.
+          exclude: [...configDefaults.exclude, 'examples/testing/other-runners.test.ts'],
         },
       },
       {
@@ -53,7 +55,11 @@ export default defineConfig({
           // The packages as a user installs them: build and pack once, install the tarballs into a
           // scratch project outside the repository, compile and run the README example there.
           name: 'packages-install',
-          include: ['test/install/**/*.test.ts'],
+          include: [
+            'test/install/**/*.test.ts',
+            'test/docs/**/*.test.ts',
+            'examples/testing/other-runners.test.ts',
+          ],
           globalSetup: [
             './scripts/require-rabbitmq.ts',
             './scripts/require-redis.ts',

@@ -45,14 +45,9 @@ describe('the testkit under other test runners (docs/testing.md)', () => {
 
   describe('Jest', () => {
     beforeAll(async () => {
-      // Jest loads the published build (dist), as an installing project does: build it (a cache hit
-      // after `npm run build`), and install Jest into examples/testing/jest (not a workspace).
-      const build = await exec(
-        resolve(ROOT, 'node_modules/.bin/turbo'),
-        ['run', 'build', '--filter=@tidings/testkit', '--output-logs=errors-only'],
-        ROOT,
-      )
-      expect(build.code, build.output).toBe(0)
+      // Jest loads the published build (dist), as an installing project does: this file runs in the
+      // packages-install project, whose globalSetup builds every package once before any test (two
+      // builds at once would write the same dist files). Jest goes into examples/testing/jest (not a workspace).
       const install = await exec(
         'npm',
         ['install', '--prefix', JEST_EXAMPLE, '--no-audit', '--no-fund', '--loglevel=error'],

@@ -17,9 +17,9 @@ import { messagingSystem } from './messaging-system.js'
 
 export interface OpenTelemetryOptions {
   /** Default: the global tracer provider (the one your SDK registered). */
-  readonly tracerProvider?: TracerProvider
+  readonly tracerProvider?: TracerProvider | undefined
   /** Default: the global meter provider. */
-  readonly meterProvider?: MeterProvider
+  readonly meterProvider?: MeterProvider | undefined
 }
 
 const SCOPE = '@tidings/opentelemetry'

@@ -35,14 +35,14 @@ export interface WaitForOptions {
 export interface TestBusOptions<Events extends EventCatalogue = AnyEvents>
   extends Omit<BusOptions<Events>, 'transport' | 'url'> {
   /** The clock of the bus and its broker (default a new ManualClock). */
-  readonly clock?: ManualClock
+  readonly clock?: ManualClock | undefined
   /** Share a broker between test buses (default a new one on `clock`). */
-  readonly broker?: MemoryBroker
+  readonly broker?: MemoryBroker | undefined
   /**
    * Keep core's ±20 % jitter on the default back-off (default false: the first retry is due after
    * exactly 1000 ms of clock time, the next after 2000, …). A back-off you give is used as given.
    */
-  readonly jitter?: boolean
+  readonly jitter?: boolean | undefined
 }
 
 /**

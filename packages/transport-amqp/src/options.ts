@@ -5,34 +5,34 @@ export type QueueType = 'classic' | 'quorum'
 /** Back-off between reconnection attempts: initialDelayMs × factor^n, capped, with ± jitter. */
 export interface ReconnectOptions {
   /** First delay after a lost connection (default 100 ms). */
-  readonly initialDelayMs?: number
+  readonly initialDelayMs?: number | undefined
   /** Longest delay between attempts (default 5,000 ms). */
-  readonly maxDelayMs?: number
+  readonly maxDelayMs?: number | undefined
   /** Growth per failed attempt (default 2). */
-  readonly factor?: number
+  readonly factor?: number | undefined
   /** Random spread, 0..1, so many processes do not reconnect in lockstep (default 0.2). */
-  readonly jitter?: number
+  readonly jitter?: number | undefined
 }
 
 export interface AmqpTransportOptions extends CommonTransportOptions {
   /** `amqp://user:password@host:5672/vhost` or `amqps://…`. amqplib query parameters (heartbeat, frameMax, channelMax) pass through. */
   readonly url: string
   /** Upper bound of unacknowledged deliveries per listener; the listener's `concurrency` when lower. Default: concurrency. */
-  readonly prefetch?: number
+  readonly prefetch?: number | undefined
   /** Queue type of group and dead-letter queues (default 'classic'). Quorum queues replicate and count crash redeliveries. */
-  readonly queueType?: QueueType
+  readonly queueType?: QueueType | undefined
   /**
    * Quorum queues only: `x-delivery-limit`, the broker's crash-loop safety net. Default: from each
    * listener's maxAttempts, twice it and at least 20.
    */
-  readonly deliveryLimit?: number
+  readonly deliveryLimit?: number | undefined
   /** Largest encoded event in bytes (default 16 MiB; RabbitMQ's own default limit is 128 MiB). */
-  readonly maxMessageBytes?: number
+  readonly maxMessageBytes?: number | undefined
   /** How long connect() keeps trying before it rejects (default 10,000 ms). */
-  readonly connectTimeoutMs?: number
+  readonly connectTimeoutMs?: number | undefined
   /** AMQP heartbeat in seconds, so half-open connections are noticed (default 10; 0 disables). */
-  readonly heartbeatSeconds?: number
-  readonly reconnect?: ReconnectOptions
+  readonly heartbeatSeconds?: number | undefined
+  readonly reconnect?: ReconnectOptions | undefined
 }
 
 export interface ResolvedOptions {

@@ -7,42 +7,44 @@ export interface NatsTransportOptions extends CommonTransportOptions {
    * `nats://[user:password@|token@]host:port[,host:port…][?namespace=…]`. `tls=true` in the query (or
    * the `tls` option) connects with TLS. Either this or `servers`.
    */
-  readonly url?: string
+  readonly url?: string | undefined
   /** Servers as nats.js takes them (`'host:port'` or a list); use with `user`/`password`/`token`. */
-  readonly servers?: string | readonly string[]
-  readonly user?: string
-  readonly password?: string
-  readonly token?: string
+  readonly servers?: string | readonly string[] | undefined
+  readonly user?: string | undefined
+  readonly password?: string | undefined
+  readonly token?: string | undefined
   /** TLS settings handed to nats.js (`{ caFile, certFile, keyFile }` or `{}` for system CAs). */
-  readonly tls?: NodeConnectionOptions['tls']
+  readonly tls?: NodeConnectionOptions['tls'] | undefined
   /** Any other nats.js connection option; Tidings' own (reconnect forever, name) win. */
-  readonly connectionOptions?: Omit<NodeConnectionOptions, 'servers' | 'user' | 'pass' | 'token' | 'tls'>
+  readonly connectionOptions?:
+    | Omit<NodeConnectionOptions, 'servers' | 'user' | 'pass' | 'token' | 'tls'>
+    | undefined
   /** How long the first connection may take (default: publishTimeoutMs). */
-  readonly connectTimeoutMs?: number
+  readonly connectTimeoutMs?: number | undefined
   /** Replicas of both streams (default 1; 3 or 5 on a cluster). */
-  readonly replicas?: number
+  readonly replicas?: number | undefined
   /** Events older than this are removed from the events stream even if a group did not read them (default 0 = never). */
-  readonly maxAgeMs?: number
+  readonly maxAgeMs?: number | undefined
   /** Size cap of the events stream in bytes; the oldest go first (default -1 = none). */
-  readonly maxBytes?: number
+  readonly maxBytes?: number | undefined
   /** Dead letters older than this are removed (default 0 = never). */
-  readonly deadLetterMaxAgeMs?: number
+  readonly deadLetterMaxAgeMs?: number | undefined
   /** The server drops a publish whose event id it saw within this window (default 120000). */
-  readonly duplicateWindowMs?: number
+  readonly duplicateWindowMs?: number | undefined
   /**
    * Deliveries a subscription may hold beyond `concurrency` (default: equal to concurrency). They
    * wait in core, in order, with their leases renewed; pulling the next batch while the current one
    * is handled keeps the pipe full.
    */
-  readonly readAhead?: number
+  readonly readAhead?: number | undefined
   /** How long one pull request waits on the server for messages before it is re-issued (default 5000). */
-  readonly pullExpiresMs?: number
+  readonly pullExpiresMs?: number | undefined
   /** `max_ack_pending` of each group's consumers: unacknowledged messages over all its processes (default 10000). */
-  readonly maxAckPending?: number
+  readonly maxAckPending?: number | undefined
   /** An ephemeral (durable: false) group whose process vanished is removed by the server after this (default 60000). */
-  readonly ephemeralInactiveMs?: number
+  readonly ephemeralInactiveMs?: number | undefined
   /** Largest encoded event accepted (default: the server's max_payload, read when connected). */
-  readonly maxMessageBytes?: number
+  readonly maxMessageBytes?: number | undefined
 }
 
 export interface ResolvedOptions {

@@ -7,7 +7,7 @@ import { assertNamespace, DEFAULTS } from './options.js'
 export interface RedisIdempotencyStoreOptions {
   readonly client: Redis | Cluster
   /** Same namespace as the transport's (default 'tidings'). */
-  readonly namespace?: string
+  readonly namespace?: string | undefined
 }
 
 /**

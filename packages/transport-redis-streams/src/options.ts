@@ -4,43 +4,43 @@ import type { Cluster, Redis, RedisOptions } from 'ioredis'
 /** What `redisStreamsTransport()` accepts. Every duration is in milliseconds. */
 export interface RedisStreamsTransportOptions extends CommonTransportOptions {
   /** `redis://[user:password@]host:port[/db]` or `rediss://…` (TLS). Either this or `client`. */
-  readonly url?: string
+  readonly url?: string | undefined
   /**
    * An existing ioredis `Redis` or `Cluster`. The transport uses it for commands and `duplicate()`s it
    * for each subscription's blocking reads; it never disconnects a client it did not create.
    */
-  readonly client?: Redis | Cluster
+  readonly client?: Redis | Cluster | undefined
   /** Extra ioredis options when the transport creates the client from `url`. */
-  readonly redisOptions?: RedisOptions
+  readonly redisOptions?: RedisOptions | undefined
   /** Largest encoded event accepted, in bytes (default 1 MiB; Redis itself allows 512 MiB). */
-  readonly maxMessageBytes?: number
+  readonly maxMessageBytes?: number | undefined
   /** How long one blocking XREADGROUP waits for new entries before it is re-issued (default 2000). */
-  readonly blockMs?: number
+  readonly blockMs?: number | undefined
   /**
    * How often each subscription looks for deliveries left idle past `ackTimeoutMs` by another process
    * (XAUTOCLAIM). Default: a quarter of the subscription's ackTimeoutMs, between 50 and 5000.
    */
-  readonly claimIntervalMs?: number
+  readonly claimIntervalMs?: number | undefined
   /**
    * Entries a subscription may read ahead of its handlers, beyond `concurrency` (default: equal to
    * the subscription's concurrency; 0 reads only for free handler slots). They wait in the process,
    * leases extended, and are never handed to core beyond `concurrency`; reading the next batch while
    * the current one is being handled and acknowledged roughly doubles consume throughput.
    */
-  readonly readAhead?: number
+  readonly readAhead?: number | undefined
   /** How often each subscription moves due delayed retries back (default 100; bounds retry lateness). */
-  readonly delayedPollMs?: number
+  readonly delayedPollMs?: number | undefined
   /** How often streams are trimmed of entries every group has acknowledged (default 1000; 0 disables). */
-  readonly trimIntervalMs?: number
+  readonly trimIntervalMs?: number | undefined
   /**
    * Optional hard cap: XADD … MAXLEN ~ n on the events stream. Off by default because it can drop
    * events a slow group has not read yet; acknowledged entries are trimmed without it.
    */
-  readonly maxStreamLength?: number
+  readonly maxStreamLength?: number | undefined
   /** When a stream has no consumer group at all, keep its entries this long (default 10 min). */
-  readonly orphanRetentionMs?: number
+  readonly orphanRetentionMs?: number | undefined
   /** An ephemeral (durable: false) group whose process stopped heart-beating this long is removed (default 60 s). */
-  readonly ephemeralExpiryMs?: number
+  readonly ephemeralExpiryMs?: number | undefined
 }
 
 export interface ResolvedOptions {

@@ -18,17 +18,17 @@ export interface BusOptions<Events extends EventCatalogue = AnyEvents> {
   /** This service's name: the publisher `source` and the first half of every consumer group. */
   readonly service: string
   /** The transport to use; or give `url` (or set TIDINGS_URL) to load one by scheme. */
-  readonly transport?: Transport
+  readonly transport?: Transport | undefined
   /** memory://, amqp://…, redis://…, nats://…, sqs://<region>?endpoint=… (default: TIDINGS_URL). */
-  readonly url?: string
+  readonly url?: string | undefined
   /** pino-compatible logger (default: warnings and errors on stderr). */
-  readonly logger?: Logger
+  readonly logger?: Logger | undefined
   /** Standard Schema validators per event name: payloads are checked on publish and on receive. */
-  readonly schemas?: { readonly [Name in keyof Events]?: StandardSchemaV1<Events[Name]> }
+  readonly schemas?: { readonly [Name in keyof Events]?: StandardSchemaV1<Events[Name]> } | undefined
   /** Defaults for every listen() of this bus. */
-  readonly defaults?: ListenerDefaults
+  readonly defaults?: ListenerDefaults | undefined
   /** How long close() waits for in-flight handlers before giving them back to the broker (default 30 000). */
-  readonly drainTimeoutMs?: number
+  readonly drainTimeoutMs?: number | undefined
   /**
    * Largest encoded event (bytes) this bus publishes, the same on every transport, so switching
    * brokers by configuration never starts rejecting publishes. Default 256 KiB (what SQS/SNS take,
@@ -38,15 +38,15 @@ export interface BusOptions<Events extends EventCatalogue = AnyEvents> {
    */
   readonly maxEventBytes?: number | undefined
   /** This process's name within its groups (Redis consumer name); default `<hostname>-<pid>-<n>`. */
-  readonly processName?: string
+  readonly processName?: string | undefined
   /**
    * Time for handler deadlines, lease renewal and failure records (default: the system clock). The
    * testkit passes its ManualClock so a test drives time instead of waiting for it.
    */
-  readonly clock?: Clock
+  readonly clock?: Clock | undefined
   /**
    * Code around every publish and every handling attempt (tracing, metrics, journals, your own);
    * the first is the outermost. See `Interceptor` for the rules; none costs nothing.
    */
-  readonly interceptors?: readonly Interceptor[]
+  readonly interceptors?: readonly Interceptor[] | undefined
 }

@@ -26,7 +26,7 @@ export interface IdempotencyStore {
 export interface IdempotencyOptions {
   readonly store: IdempotencyStore
   /** How long a handled id is remembered (default 24 h). */
-  readonly windowMs?: number
+  readonly windowMs?: number | undefined
 }
 
 interface Entry {

@@ -26,14 +26,14 @@ export interface HandlerContext {
 
 export interface PublishOptions {
   /** Ordering/partition key (SPEC G14); also CloudEvents `partitionkey`. */
-  readonly key?: string
+  readonly key?: string | undefined
   /** User headers: CloudEvents extension attributes (names: 1–20 lowercase letters or digits). */
-  readonly headers?: Readonly<Record<string, string>>
+  readonly headers?: Readonly<Record<string, string>> | undefined
   /** Event id; default a new UUIDv7. Give one to make a re-publication deduplicable. */
-  readonly id?: string
-  readonly correlationId?: string
-  readonly causationId?: string
-  readonly traceparent?: string
+  readonly id?: string | undefined
+  readonly correlationId?: string | undefined
+  readonly causationId?: string | undefined
+  readonly traceparent?: string | undefined
 }
 
 export type Handler<T = unknown> = (event: Event<T>, context: HandlerContext) => unknown | Promise<unknown>
@@ -41,17 +41,17 @@ export type Handler<T = unknown> = (event: Event<T>, context: HandlerContext) =>
 export interface ListenOptions<T = unknown> {
   /** Listener name, unique within the service: the consumer group is `<service>-<name>`. */
   readonly name: string
-  readonly retry?: RetryOptions
+  readonly retry?: RetryOptions | undefined
   /** Exhausted and non-retryable events go to the group's dead-letter queue (default true); false drops them with an error log. */
-  readonly deadLetter?: boolean
+  readonly deadLetter?: boolean | undefined
   /** Handlers in flight per process for this listener (default 8). */
-  readonly concurrency?: number
+  readonly concurrency?: number | undefined
   /** Handler deadline; ctx.signal aborts at it and the attempt fails (default 30 000; Infinity disables). */
-  readonly timeoutMs?: number
+  readonly timeoutMs?: number | undefined
   /** A delivery held this long by a dead or stalled process goes to another (default 60 000). */
-  readonly ackTimeoutMs?: number
+  readonly ackTimeoutMs?: number | undefined
   /** false: an ephemeral group, removed when the bus closes (tools such as tail). Default true. */
-  readonly durable?: boolean
+  readonly durable?: boolean | undefined
   /** Runs before the retry decision and may override it: 'retry' | 'dead-letter' | 'ack' | { retryAfterMs }. */
   readonly onError?: (
     error: unknown,
@@ -59,14 +59,14 @@ export interface ListenOptions<T = unknown> {
     context: HandlerContext,
   ) => ErrorVerdict | Promise<ErrorVerdict>
   /** Skip event ids this group already handled within a window (SPEC G15). */
-  readonly idempotency?: IdempotencyOptions
+  readonly idempotency?: IdempotencyOptions | undefined
 }
 
 export interface ListenerDefaults {
-  readonly retry?: RetryOptions
-  readonly concurrency?: number
-  readonly timeoutMs?: number
-  readonly ackTimeoutMs?: number
+  readonly retry?: RetryOptions | undefined
+  readonly concurrency?: number | undefined
+  readonly timeoutMs?: number | undefined
+  readonly ackTimeoutMs?: number | undefined
 }
 
 export interface ResolvedListenOptions {
@@ -77,8 +77,10 @@ export interface ResolvedListenOptions {
   readonly timeoutMs: number
   readonly ackTimeoutMs: number
   readonly durable: boolean
-  readonly onError?: ListenOptions['onError']
-  readonly idempotency?: { readonly store: IdempotencyOptions['store']; readonly windowMs: number }
+  readonly onError?: ListenOptions['onError'] | undefined
+  readonly idempotency?:
+    | { readonly store: IdempotencyOptions['store']; readonly windowMs: number }
+    | undefined
 }
 
 const KNOWN_OPTIONS = new Set([

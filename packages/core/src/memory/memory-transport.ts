@@ -15,11 +15,11 @@ import { MemoryBroker, type MemoryConsumer } from './memory-broker.js'
 
 export interface MemoryTransportOptions {
   /** The broker to use; default: the process-wide broker named after `namespace`. */
-  readonly broker?: MemoryBroker
+  readonly broker?: MemoryBroker | undefined
   /** Selects a shared broker when none is given (default "default"). */
-  readonly namespace?: string
+  readonly namespace?: string | undefined
   /** Largest encoded event accepted (default 1 MiB, like NATS's default max_payload). */
-  readonly maxMessageBytes?: number
+  readonly maxMessageBytes?: number | undefined
 }
 
 export const DEFAULT_MEMORY_MAX_MESSAGE_BYTES = 1024 * 1024

@@ -15,13 +15,13 @@ export function fixed(delayMs: number): Backoff {
 
 export interface ExponentialOptions {
   /** Delay after the first failure (default 1000). */
-  readonly initialMs?: number
+  readonly initialMs?: number | undefined
   /** Growth per attempt (default 2). */
-  readonly factor?: number
+  readonly factor?: number | undefined
   /** Cap on any delay (default 60 000). */
-  readonly maxMs?: number
+  readonly maxMs?: number | undefined
   /** 0..1: each delay is spread uniformly over ±jitter×delay, so retries of a burst do not arrive together (default 0). */
-  readonly jitter?: number
+  readonly jitter?: number | undefined
 }
 
 /** initialMs × factor^(attempt−1), capped at maxMs, with optional ± jitter (still capped). */

@@ -7,7 +7,7 @@ export interface RetryPolicy {
   /** Delay before each retry (default exponential from 1 s, ×2, capped at 60 s, ±20 % jitter). */
   readonly backoff: Backoff
   /** Return false for errors that no retry can fix: they go straight to the dead-letter queue. */
-  readonly isRetryable?: (error: unknown) => boolean
+  readonly isRetryable?: (error: unknown) => boolean | undefined
 }
 
 export type RetryOptions = Partial<RetryPolicy> | false

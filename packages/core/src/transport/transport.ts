@@ -102,7 +102,7 @@ export interface OutgoingMessage {
   /** The event name; routing key / subject / message attribute. */
   readonly type: string
   /** Partition/ordering key (SPEC G14), when the publisher gave one. */
-  readonly key?: string
+  readonly key?: string | undefined
   /** The encoded CloudEvents envelope (structured JSON mode) as UTF-8 bytes, made on first access. */
   readonly body: Buffer
   /** The same envelope as text: clients that write strings (ioredis, in-process queues) use it and skip a copy. */
@@ -243,7 +243,7 @@ export interface TransportDeadLetters {
 /** Common options every adapter accepts. */
 export interface CommonTransportOptions {
   /** Prefix of every broker resource (default 'tidings'): lets environments and test runs share a broker. */
-  readonly namespace?: string
+  readonly namespace?: string | undefined
   /** How long publish() waits through an outage before rejecting with PublishError (default 10 s). */
-  readonly publishTimeoutMs?: number
+  readonly publishTimeoutMs?: number | undefined
 }

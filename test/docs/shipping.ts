@@ -1,0 +1,2 @@
+/** The module the testing guide's samples import as '../shipping.js': the example of examples/testing. */
+export * from '../../examples/testing/shipping.js'
