@@ -15,6 +15,7 @@ import type { Interceptor, PublishInterception } from '../interceptors/intercept
 import {
   assertListenerDefaults,
   type Handler,
+  type HandlerContext,
   type ListenOptions,
   type PublishOptions,
   resolveListenOptions,
@@ -23,6 +24,7 @@ import { ListenerRunner, type ListenerRunnerDeps } from '../listener/listener-ru
 import { Lifecycle, type LifecycleListener, type LifecycleName } from '../observability/lifecycle.js'
 import { childLogger, defaultLogger, type Logger } from '../observability/logger.js'
 import { assertEventName, assertGroupName, assertPattern, assertServiceName } from '../patterns/names.js'
+import type { EventFor, KnownPattern } from '../patterns/pattern-types.js'
 import { compilePatterns } from '../patterns/patterns.js'
 import { isStandardSchema, type StandardSchemaV1, validateWithSchema } from '../schema/standard-schema.js'
 import { type Clock, systemClock } from '../time/clock.js'
@@ -209,9 +211,9 @@ export class Bus<Events extends EventCatalogue = AnyEvents> {
    * declared by start(); on a running bus it subscribes at once (await the result before relying on it).
    */
   listen<Pattern extends string>(
-    pattern: Pattern | readonly Pattern[],
-    handler: Handler<PayloadFor<Events, Pattern>>,
-    options: ListenOptions<PayloadFor<Events, Pattern>>,
+    pattern: KnownPattern<Events, Pattern> | readonly KnownPattern<Events, Pattern>[],
+    handler: (event: EventFor<Events, Pattern>, context: HandlerContext<Events>) => unknown,
+    options: ListenOptions<EventFor<Events, Pattern>['data']>,
   ): Listener {
     if (this.stateValue === 'closing' || this.stateValue === 'closed')
       throw new TransportClosedError('listen')

@@ -1,3 +1,4 @@
+import type { AnyEvents, EventCatalogue } from '../bus/bus-options.js'
 import type { Event } from '../envelope/envelope.js'
 import { ConfigError } from '../errors/errors.js'
 import type { IdempotencyOptions } from '../idempotency/idempotency-store.js'
@@ -7,7 +8,8 @@ import type { ErrorVerdict } from '../retry/decision.js'
 import { type RetryOptions, type RetryPolicy, resolveRetryPolicy } from '../retry/retry-policy.js'
 import { describeValue } from '../util/describe-value.js'
 
-export interface HandlerContext {
+/** What a handler gets beside its event; `publish` is typed by the bus's catalogue. */
+export interface HandlerContext<Events extends EventCatalogue = AnyEvents> {
   /** 1-based attempt number of this delivery. */
   readonly attempt: number
   /** Consumer group, `<service>-<listener>`. */
@@ -21,7 +23,11 @@ export interface HandlerContext {
   /** Logger bound to the event id, type, group and attempt. */
   readonly logger: Logger
   /** Publish a follow-up event, with causationId = this event's id and its correlation id carried over. */
-  publish(type: string, data: unknown, options?: PublishOptions): Promise<Event>
+  publish<Name extends keyof Events & string>(
+    type: Name,
+    data: Events[Name],
+    options?: PublishOptions,
+  ): Promise<Event<Events[Name]>>
 }
 
 export interface PublishOptions {
@@ -36,7 +42,10 @@ export interface PublishOptions {
   readonly traceparent?: string | undefined
 }
 
-export type Handler<T = unknown> = (event: Event<T>, context: HandlerContext) => unknown | Promise<unknown>
+export type Handler<T = unknown, Events extends EventCatalogue = AnyEvents> = (
+  event: Event<T>,
+  context: HandlerContext<Events>,
+) => unknown | Promise<unknown>
 
 export interface ListenOptions<T = unknown> {
   /** Listener name, unique within the service: the consumer group is `<service>-<name>`. */
