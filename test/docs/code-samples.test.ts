@@ -19,7 +19,7 @@ import type { ShopEvents as Shop, Warehouse } from '../../../examples/testing/sh
 declare global {
   type ShopEvents = Shop
   const bus: Bus<any>
-  const handler: Handler<any>
+  const handler: Handler<any, ShopEvents>
   const carrier: { book(orderId: string, options: { signal: AbortSignal }): Promise<string> }
   const alerts: { notify(text: string): void }
   const redis: Redis
@@ -84,5 +84,48 @@ describe('code samples in the docs', () => {
       },
     )
     expect(located).toBe('')
+  }, 120_000)
+})
+
+describe('the shipped declarations', () => {
+  it('hold under strict TypeScript with exactOptionalPropertyTypes (ours; other packages are theirs to keep)', async () => {
+    const dir = join(ROOT, 'test/docs/.declarations')
+    await rm(dir, { recursive: true, force: true })
+    await mkdir(dir, { recursive: true })
+    const entries = [
+      '@tidings/core',
+      '@tidings/core/transport',
+      '@tidings/testkit',
+      '@tidings/testkit/conformance',
+      '@tidings/transport-amqp',
+      '@tidings/transport-redis-streams',
+      '@tidings/transport-nats',
+      '@tidings/opentelemetry',
+    ]
+    await writeFile(
+      join(dir, 'all.ts'),
+      `${entries.map((entry, index) => `export * as entry${index} from '${entry}'`).join('\n')}\n`,
+    )
+    await writeFile(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        extends: '../../../tsconfig.base.json',
+        compilerOptions: {
+          noEmit: true,
+          exactOptionalPropertyTypes: true,
+          skipLibCheck: false,
+          types: ['node'],
+        },
+        include: ['*.ts'],
+      }),
+    )
+    const output = await run(join(ROOT, 'node_modules/.bin/tsc'), ['-p', join(dir, 'tsconfig.json')], {
+      cwd: ROOT,
+    }).then(
+      () => '',
+      (error: { stdout?: string }) => error.stdout ?? String(error),
+    )
+    const ours = output.split('\n').filter((line) => /^packages\/[^/]+\/dist\//.test(line))
+    expect(ours).toEqual([])
   }, 120_000)
 })
