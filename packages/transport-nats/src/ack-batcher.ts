@@ -9,6 +9,8 @@ import type { JsMsg } from '@nats-io/jetstream'
 export class AckBatcher {
   private pending: JsMsg[] = []
 
+  constructor(private readonly onError: (error: unknown, count: number) => void) {}
+
   ack(message: JsMsg): void {
     if (this.pending.push(message) === 1) process.nextTick(this.send)
   }
@@ -16,6 +18,17 @@ export class AckBatcher {
   private readonly send = (): void => {
     const messages = this.pending
     this.pending = []
-    for (const message of messages) message.ack()
+    let failed = 0
+    let lastError: unknown
+    for (const message of messages) {
+      // A closed connection throws: the message is redelivered after ack_wait (a duplicate, never a loss).
+      try {
+        message.ack()
+      } catch (error) {
+        failed += 1
+        lastError = error
+      }
+    }
+    if (failed > 0) this.onError(lastError, failed)
   }
 }

@@ -87,12 +87,23 @@ export class NatsDelivery implements Delivery {
 
   release(): Promise<void> {
     // A nak redelivers at once; NATS counts it as a delivery, so the next attempt number is one higher.
-    if (this.settlement.claim('release', this.deps.logger, this.deps.group)) this.message.nak()
+    if (this.settlement.claim('release', this.deps.logger, this.deps.group))
+      return attempt(() => this.message.nak())
     return Promise.resolve()
   }
 
   extendLease(): Promise<void> {
-    if (!this.settlement.settled) this.message.working()
+    if (this.settlement.settled) return Promise.resolve()
+    return attempt(() => this.message.working())
+  }
+}
+
+/** nats.js throws when the connection is closed: a rejected promise instead, which core logs. */
+function attempt(write: () => void): Promise<void> {
+  try {
+    write()
     return Promise.resolve()
+  } catch (error) {
+    return Promise.reject(error)
   }
 }

@@ -35,7 +35,12 @@ export class GroupConsumer implements Subscription {
   private readonly events: Puller
   private readonly retries: Puller
   private stopped: Promise<void> | undefined
-  private readonly acks = new AckBatcher()
+  private readonly acks = new AckBatcher((error, count) =>
+    this.deps.logger.warn(
+      { group: this.subscription.group, messages: count, error: (error as Error)?.message },
+      'acks could not be sent (connection closed?): those messages are redelivered after ackTimeoutMs',
+    ),
+  )
   /** Limit of the retry lane; the event lane gets `concurrency + readAhead`. */
   static retryLaneCapacity(concurrency: number): number {
     return Math.max(1, Math.ceil(concurrency / 4))
@@ -135,7 +140,11 @@ export class GroupConsumer implements Subscription {
     const dueAt = readInteger(headers?.get(HEADER.dueAt), 0)
     const wait = dueAt - Date.now()
     if (wait > EARLY_TOLERANCE_MS) {
-      message.nak(wait)
+      try {
+        message.nak(wait)
+      } catch {
+        // Connection gone: the copy comes back after ack_wait and is checked again.
+      }
       return false
     }
     // One delivery of a delayed copy was its wait (the nak above); any further ones were crashes.

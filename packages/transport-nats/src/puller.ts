@@ -86,7 +86,8 @@ export class Puller {
       this.failures += 1
       this.consumer = undefined
       const text = (error as Error)?.message ?? String(error)
-      this.options.logger[this.failures > 3 ? 'warn' : 'debug'](
+      // Quiet through a short outage, then a warning now and again rather than one per attempt.
+      this.options.logger[this.failures === 4 || this.failures % 50 === 0 ? 'warn' : 'debug'](
         { group: this.options.group, consumer: this.options.consumer, error: text },
         'pulling from NATS failed; pulling again',
       )
