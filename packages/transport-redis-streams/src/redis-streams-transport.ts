@@ -16,6 +16,7 @@ import { assertGroupName, assertSubscribeOptions, ConnectionError, showOnly } fr
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import { StreamConsumer } from './consumer.js'
 import { RedisDeadLetters } from './dead-letters.js'
+import { routeIoredisWarnings } from './ioredis-warnings.js'
 import { type NamespaceKeys, namespaceKeys } from './keys.js'
 import { type RedisStreamsTransportOptions, type ResolvedOptions, resolveOptions } from './options.js'
 import { Publisher } from './publisher.js'
@@ -60,6 +61,8 @@ export class RedisStreamsTransport implements Transport {
   private connecting: Promise<void> | undefined
   private reconnectAttempts = 0
   private disconnected = false
+  /** Gives ioredis' own console warnings back to the console (see ioredis-warnings.ts). */
+  private unrouteWarnings: (() => void) | undefined
   /** Removes the listeners watch() put on the client (a client the caller owns outlives us). */
   private unwatch: (() => void) | undefined
 
@@ -100,6 +103,8 @@ export class RedisStreamsTransport implements Transport {
       this.unwatch = undefined
       this.client = undefined
       if (this.state === 'connecting') this.state = 'new'
+      this.unrouteWarnings?.()
+      this.unrouteWarnings = undefined
       throw error
     })
     return this.connecting
@@ -107,6 +112,7 @@ export class RedisStreamsTransport implements Transport {
 
   private async open(context: TransportContext): Promise<void> {
     this.logger = context.logger
+    this.unrouteWarnings ??= routeIoredisWarnings(context.logger)
     const client =
       this.input.client ?? new Redis(this.input.url!, { ...CONNECTION_DEFAULTS, ...this.input.redisOptions })
     this.ownsClient = this.input.client === undefined
@@ -182,6 +188,8 @@ export class RedisStreamsTransport implements Transport {
     if (this.state === 'connecting') await this.connecting!.catch(() => {})
     const wasConnected = this.state === 'connected'
     this.state = 'closed'
+    this.unrouteWarnings?.()
+    this.unrouteWarnings = undefined
     if (!wasConnected) return
     this.retention!.stop()
     await Promise.allSettled([...this.consumers].map((consumer) => consumer.close()))
