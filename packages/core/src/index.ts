@@ -14,7 +14,7 @@ export {
   type ListenerInfo,
   type PayloadFor,
 } from './bus/bus.js'
-export type { AnyEvents, BusOptions, EventCatalogue } from './bus/bus-options.js'
+export type { AnyEvents, BusJournal, BusOptions, EventCatalogue } from './bus/bus-options.js'
 export { type DeadLetter, DeadLetterQueue } from './dead-letter/dead-letter-queue.js'
 // Events on the wire (CloudEvents 1.0, structured JSON): for tools and tests that speak it
 export { decodeEnvelope, type EnvelopeInput, type Event, encodeEnvelope } from './envelope/envelope.js'
@@ -24,6 +24,7 @@ export { NonRetryable, RetryLater } from './errors/control-flow.js'
 export {
   ConfigError,
   ConnectionError,
+  GroupNotFoundError,
   CrashLoopError,
   DecodeError,
   DuplicateListenerError,
@@ -85,6 +86,7 @@ export type {
   DeadLetterInstruction,
   Delivery,
   DeliveryHandler,
+  GroupStatus,
   OutgoingMessage,
   RetryInstruction,
   StoredDeadLetter,

@@ -10,6 +10,7 @@ export { parseJsonSafely } from './envelope/safe-json.js'
 export {
   ConfigError,
   ConnectionError,
+  GroupNotFoundError,
   PublishError,
   TidingsError,
   TransportClosedError,
@@ -30,6 +31,7 @@ export type {
   DeadLetterInstruction,
   Delivery,
   DeliveryHandler,
+  GroupStatus,
   OutgoingMessage,
   RetryInstruction,
   StoredDeadLetter,

@@ -253,6 +253,8 @@ describe('core keeps the port contract even with a slow or generous transport', 
         ready ? inner.publish(message) : Promise.reject(new Error('publish before connect')),
       subscribe: (options, onDelivery) => inner.subscribe(options, onDelivery),
       deadLetters: (group) => inner.deadLetters(group),
+      sendToGroup: (group, message) => inner.sendToGroup(group, message),
+      inspectGroups: () => inner.inspectGroups(),
       close: () => inner.close(),
     }
     const bus = createBus({ service: 'shop', transport, logger: silentLogger })
@@ -287,6 +289,8 @@ describe('core keeps the port contract even with a slow or generous transport', 
           })
         }),
       deadLetters: (group) => inner.deadLetters(group),
+      sendToGroup: (group, message) => inner.sendToGroup(group, message),
+      inspectGroups: () => inner.inspectGroups(),
       close: () => inner.close(),
     }
     const bus = createBus({ service: 'shop', transport, logger: silentLogger })

@@ -1,6 +1,8 @@
 import {
   ConfigError,
   type DeliveryHandler,
+  GroupNotFoundError,
+  type GroupStatus,
   type Logger,
   type OutgoingMessage,
   type SubscribeOptions,
@@ -18,6 +20,7 @@ import { ConnectionManager } from './connection-manager.js'
 import { GroupConsumer } from './consumer.js'
 import { AmqpDeadLetters } from './dead-letters.js'
 import { WaitQueues } from './delays.js'
+import { GroupRegistry } from './group-registry.js'
 import { errorMessage } from './errors.js'
 import { CLOUDEVENTS_CONTENT_TYPE } from './headers.js'
 import { type AmqpTransportOptions, type ResolvedOptions, resolveOptions } from './options.js'
@@ -50,6 +53,9 @@ const AMQP_CAPABILITIES: TransportCapabilities = Object.freeze({
   durableGroups: true,
   ephemeralGroups: true,
   // prefetch is min(prefetch, concurrency): the broker never hands over more than core runs.
+  // AMQP 0-9-1 reports a queue's ready messages and consumers; unacknowledged ones only through the
+  // management plugin's HTTP API, which this transport does not need.
+  groupCounters: { inFlight: false, waitingRetries: true, consumers: true },
   readAhead: () => 0,
 })
 
@@ -61,6 +67,7 @@ export class AmqpTransport implements Transport {
   private readonly connection: ConnectionManager
   private readonly publisher: Publisher
   private readonly waitQueues: WaitQueues
+  private readonly registry: GroupRegistry
   private readonly consumers = new Set<GroupConsumer>()
   private logger: Logger = silentLogger
   private notify: TransportContext['notify'] = () => {}
@@ -79,7 +86,8 @@ export class AmqpTransport implements Transport {
     const getLogger = (): Logger => this.logger
     this.connection = new ConnectionManager(options, this.names, getLogger, (notice) => this.notify(notice))
     this.publisher = new Publisher(this.connection, options.publishTimeoutMs, getLogger)
-    this.waitQueues = new WaitQueues(this.connection, this.names)
+    this.registry = new GroupRegistry(this.connection, this.names, options.publishTimeoutMs)
+    this.waitQueues = new WaitQueues(this.connection, this.names, this.registry)
   }
 
   /** Queues and exchanges this transport declared so far (for cleanup in tests and tools). */
@@ -138,6 +146,7 @@ export class AmqpTransport implements Transport {
         connection: this.connection,
         publisher: this.publisher,
         waitQueues: this.waitQueues,
+        registry: this.registry,
         names: this.names,
         options: this.options,
         logger: () => this.logger,
@@ -169,6 +178,30 @@ export class AmqpTransport implements Transport {
       },
       group,
     )
+  }
+
+  async sendToGroup(group: string, message: OutgoingMessage): Promise<void> {
+    if (this.state === 'closing' || this.state === 'closed') throw new TransportClosedError('sendToGroup')
+    assertGroupName(group, 'amqp sendToGroup(group)')
+    // Through the retry exchange, bound to this group's queue alone; no attempt headers: attempt 1.
+    const routed = await this.publisher.publish({
+      exchange: this.names.retry,
+      routingKey: group,
+      body: message.body,
+      options: {
+        persistent: true,
+        contentType: CLOUDEVENTS_CONTENT_TYPE,
+        messageId: message.id,
+        type: message.type,
+      },
+      mandatory: true,
+    })
+    if (!routed) throw new GroupNotFoundError(group, this.name)
+  }
+
+  async inspectGroups(): Promise<GroupStatus[]> {
+    if (this.state === 'closing' || this.state === 'closed') throw new TransportClosedError('inspectGroups')
+    return this.registry.inspect()
   }
 
   close(): Promise<void> {

@@ -25,12 +25,14 @@ import {
 } from './headers.js'
 import { deliveryLimitFor, type ResolvedOptions } from './options.js'
 import type { Publisher } from './publisher.js'
+import type { GroupRegistry } from './group-registry.js'
 import { declareGroup, type GroupTopology, type Names } from './topology.js'
 
 export interface ConsumerDependencies {
   readonly connection: ConnectionManager
   readonly publisher: Publisher
   readonly waitQueues: WaitQueues
+  readonly registry: GroupRegistry
   readonly names: Names
   readonly options: ResolvedOptions
   readonly logger: () => Logger
@@ -278,9 +280,10 @@ export class GroupConsumer {
   /** Declares the group's queues and bindings on a throwaway channel. */
   private async redeclare(deadline: number): Promise<void> {
     try {
-      await this.deps.connection.withChannel(deadline, 'subscribe', (channel) =>
-        declareGroup(channel, this.deps.names, this.topology),
-      )
+      await this.deps.connection.withChannel(deadline, 'subscribe', async (channel) => {
+        await declareGroup(channel, this.deps.names, this.topology)
+        await this.deps.registry.register(channel, { group: this.group })
+      })
     } catch (error) {
       if (/PRECONDITION_FAILED|inequivalent arg/.test(errorMessage(error))) {
         throw new ConfigError(

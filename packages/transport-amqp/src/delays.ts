@@ -1,5 +1,6 @@
 import type { ChannelModel } from 'amqplib'
 import type { ConnectionManager } from './connection-manager.js'
+import type { GroupRegistry } from './group-registry.js'
 import type { Names } from './topology.js'
 
 /**
@@ -36,6 +37,7 @@ export class WaitQueues {
   constructor(
     private readonly connection: ConnectionManager,
     private readonly names: Names,
+    private readonly registry: GroupRegistry,
   ) {}
 
   /** The wait queue for `delayMs` (already bucketed, > 0), declared recently enough to be safe to publish to. */
@@ -62,8 +64,8 @@ export class WaitQueues {
     const startedAt = Date.now()
     this.names.declaredQueues.add(queue)
     const model = await this.connection.waitForConnection(deadline, 'retry')
-    await this.connection.withChannel(deadline, 'retry', (channel) =>
-      channel.assertQueue(queue, {
+    await this.connection.withChannel(deadline, 'retry', async (channel) => {
+      await channel.assertQueue(queue, {
         durable: true,
         arguments: {
           'x-queue-type': 'classic',
@@ -72,8 +74,9 @@ export class WaitQueues {
           'x-dead-letter-routing-key': group,
           'x-expires': delayMs + WAIT_QUEUE_IDLE_MS,
         },
-      }),
-    )
+      })
+      await this.registry.register(channel, { group, waitQueue: queue })
+    })
     this.declared.set(queue, { at: startedAt, model })
   }
 }

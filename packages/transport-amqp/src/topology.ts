@@ -28,6 +28,13 @@ export class Names {
   get deadLetter(): string {
     return `${this.namespace}.dlx`
   }
+  /**
+   * The namespace's registry of groups (AMQP cannot list queues). No group queue can have this
+   * name: a group's own queues end in its name, `.dlq` or `.wait.<ms>`.
+   */
+  get registry(): string {
+    return `${this.namespace}.registry.groups`
+  }
   groupQueue(group: string): string {
     return `${this.namespace}.${group}`
   }

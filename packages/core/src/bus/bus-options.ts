@@ -1,3 +1,4 @@
+import type { Bus } from './bus.js'
 import type { Interceptor } from '../interceptors/interceptor.js'
 import type { ListenerDefaults } from '../listener/listen-options.js'
 import type { Logger } from '../observability/logger.js'
@@ -49,4 +50,18 @@ export interface BusOptions<Events extends EventCatalogue = AnyEvents> {
    * the first is the outermost. See `Interceptor` for the rules; none costs nothing.
    */
   readonly interceptors?: readonly Interceptor[] | undefined
+  /**
+   * A record of every event and handling attempt, such as `createJournal()` from `@tidings/journal`.
+   * The bus attaches it when created and closes it at the end of `close()`.
+   */
+  readonly journal?: BusJournal | undefined
+}
+
+/**
+ * What `createBus({ journal })` takes: something that observes the bus (through `bus.on(...)`) from
+ * the moment it exists, and flushes what it holds when the bus closes. It must never block handling.
+ */
+export interface BusJournal {
+  attach(bus: Bus<AnyEvents>): void
+  close(): Promise<void>
 }

@@ -6,6 +6,7 @@ import { EncodedMessage } from '../envelope/outgoing-message.js'
 import {
   ConfigError,
   DuplicateListenerError,
+  GroupNotFoundError,
   PayloadTooLargeError,
   PublishError,
   TransportClosedError,
@@ -35,10 +36,10 @@ import {
   redactUrl,
   transportFromUrl,
 } from '../transport/resolve-url.js'
-import type { Transport } from '../transport/transport.js'
+import type { GroupStatus, Transport } from '../transport/transport.js'
 import { describeValue } from '../util/describe-value.js'
 import { showOnly } from '../util/inspection.js'
-import type { AnyEvents, BusOptions, EventCatalogue } from './bus-options.js'
+import type { AnyEvents, BusJournal, BusOptions, EventCatalogue } from './bus-options.js'
 
 /** Payload type a pattern receives: exact names get theirs, wildcard patterns the union. */
 export type PayloadFor<Events extends EventCatalogue, Pattern extends string> = Pattern extends keyof Events
@@ -118,6 +119,7 @@ export class Bus<Events extends EventCatalogue = AnyEvents> {
   private closing: Promise<void> | undefined
   private stateValue: BusState = 'idle'
   private readonly explicitMaxEventBytes: number | undefined
+  private readonly journal: BusJournal | undefined
 
   constructor(private readonly options: BusOptions<Events>) {
     if (options === null || typeof options !== 'object') {
@@ -200,6 +202,16 @@ export class Bus<Events extends EventCatalogue = AnyEvents> {
     )
     this.interceptPublish = publishSteps.length > 0 ? composeChain(publishSteps) : undefined
     this.interceptHandle = handleSteps.length > 0 ? composeChain(handleSteps) : undefined
+    if (options.journal !== undefined) {
+      const journal = options.journal as Partial<BusJournal> | null
+      if (typeof journal?.attach !== 'function' || typeof journal.close !== 'function') {
+        throw new ConfigError(
+          'createBus({ journal }) must have attach(bus) and close(), such as createJournal({ store }) from @tidings/journal.',
+        )
+      }
+      this.journal = options.journal
+      this.journal.attach(this as unknown as Bus<AnyEvents>)
+    }
   }
 
   get state(): BusState {
@@ -424,17 +436,7 @@ export class Bus<Events extends EventCatalogue = AnyEvents> {
     try {
       transport ??= await this.connect()
       const message = new EncodedMessage(event.id, type, options.key, text)
-      const busLimit = this.explicitMaxEventBytes ?? DEFAULT_MAX_EVENT_BYTES
-      const transportLimit = transport.maxMessageBytes
-      if (message.byteLength > busLimit || message.byteLength > transportLimit) {
-        const busLimitApplies = busLimit <= transportLimit
-        throw new PayloadTooLargeError(
-          type,
-          message.byteLength,
-          busLimitApplies ? busLimit : transportLimit,
-          busLimitApplies ? "the bus's maxEventBytes" : `the ${transport.name} transport's maximum`,
-        )
-      }
+      this.assertFits(message, transport)
       await transport.publish(message)
     } catch (error) {
       // What the user must fix or already knows stays as it is; everything else that kept the event
@@ -452,6 +454,62 @@ export class Bus<Events extends EventCatalogue = AnyEvents> {
     }
     if (this.lifecycle.has('published')) this.lifecycle.emit('published', { event })
     return event
+  }
+
+  private assertFits(message: EncodedMessage, transport: Transport): void {
+    const busLimit = this.explicitMaxEventBytes ?? DEFAULT_MAX_EVENT_BYTES
+    const transportLimit = transport.maxMessageBytes
+    if (message.byteLength > busLimit || message.byteLength > transportLimit) {
+      const busLimitApplies = busLimit <= transportLimit
+      throw new PayloadTooLargeError(
+        message.type,
+        message.byteLength,
+        busLimitApplies ? busLimit : transportLimit,
+        busLimitApplies ? "the bus's maxEventBytes" : `the ${transport.name} transport's maximum`,
+      )
+    }
+  }
+
+  /**
+   * Send one event that was published before (same id, time, source and data) to one consumer
+   * group only, as a new attempt chain: attempt 1, empty history, whatever became of it before. No
+   * other group sees it. Rejects with `GroupNotFoundError` when the namespace has no such group.
+   */
+  async sendToGroup(group: string, event: Event): Promise<void> {
+    assertGroupName(group)
+    if (event === null || typeof event !== 'object' || typeof event.id !== 'string') {
+      throw new ConfigError(
+        `sendToGroup(group, event) needs the event as received or published (an object with id, type, source, time and data), got ${describeValue(event)}.`,
+      )
+    }
+    const { text } = encodeEnvelope({
+      type: event.type,
+      data: event.data,
+      source: event.source,
+      id: event.id,
+      time: event.time,
+      key: event.key,
+      correlationId: event.correlationId,
+      causationId: event.causationId,
+      traceparent: event.traceparent,
+      headers: event.headers,
+    })
+    if (this.stateValue === 'closed') throw new TransportClosedError('sendToGroup')
+    const transport = this.connected ?? (await this.connect())
+    const message = new EncodedMessage(event.id, event.type, event.key, text)
+    this.assertFits(message, transport)
+    await transport.sendToGroup(group, message)
+  }
+
+  /**
+   * Every consumer group of the transport's namespace (any service's), with the broker's own
+   * counters: backlog, in flight, waiting retries, dead letters, consumers. A counter the broker
+   * cannot tell is `undefined`.
+   */
+  async inspectGroups(): Promise<GroupStatus[]> {
+    if (this.stateValue === 'closed') throw new TransportClosedError('inspectGroups')
+    const transport = this.connected ?? (await this.connect())
+    return transport.inspectGroups()
   }
 
   /** Dead letters of a consumer group (`<service>-<listener>`, any service's). */
@@ -528,6 +586,11 @@ export class Bus<Events extends EventCatalogue = AnyEvents> {
       const transport = this.transport
       if (transport && this.connecting) await transport.close()
       this.connectionChanged(false)
+      if (this.journal) {
+        await this.journal.close().catch((error: unknown) => {
+          this.logger.error({ err: error }, 'close(): the journal failed to flush; the bus is closed anyway')
+        })
+      }
       this.stateValue = 'closed'
     })()
     return this.closing

@@ -32,6 +32,19 @@ export class TransportNotInstalledError extends ConfigError {
   }
 }
 
+/** `sendToGroup` (or `bus.sendToGroup`) names a group the namespace does not have. */
+export class GroupNotFoundError extends TidingsError {
+  readonly group: string
+
+  constructor(group: string, transport: string) {
+    super(
+      'TIDINGS_GROUP_NOT_FOUND',
+      `The ${transport} transport has no consumer group "${group}" in its namespace: check the name (\`tidings groups\` lists them), or start its listener once so the group exists.`,
+    )
+    this.group = group
+  }
+}
+
 /** Two listeners of one service share a name, so they would share one consumer group. */
 export class DuplicateListenerError extends TidingsError {
   constructor(service: string, listener: string) {

@@ -8,6 +8,7 @@ import type {
   DeadLetterInstruction,
   Delivery,
   DeliveryHandler,
+  GroupStatus,
   RetryInstruction,
   StoredDeadLetter,
 } from '../transport/transport.js'
@@ -55,6 +56,8 @@ export class MemoryGroup {
   readonly queue = new Queue<StoredMessage>()
   readonly consumers: MemoryConsumer[] = []
   readonly deadLetters: StoredDeadLetter[] = []
+  /** Retries scheduled on the broker's timer heap and not due yet. */
+  waitingRetries = 0
   matches: PatternMatcher
   private nextConsumer = 0
 
@@ -136,7 +139,11 @@ class MemoryDelivery implements Delivery, Leased {
         history: instruction.history,
         redelivered: false,
       }
-      this.broker.delay(instruction.delayMs, () => this.broker.enqueue(group, message))
+      group.waitingRetries += 1
+      this.broker.delay(instruction.delayMs, () => {
+        group.waitingRetries -= 1
+        this.broker.enqueue(group, message)
+      })
     }
     return RESOLVED
   }
@@ -327,6 +334,31 @@ export class MemoryBroker {
     this.timers.schedule(delayMs, fire)
   }
 
+  /** Every group, by name, with what it holds now. */
+  inspect(): GroupStatus[] {
+    return [...this.groups.values()]
+      .map((group) => {
+        let inFlight = 0
+        for (const consumer of group.consumers) {
+          for (const delivery of consumer.unsettled) if (!delivery.lapsed) inFlight += 1
+        }
+        return {
+          group: group.name,
+          pending: group.queue.length,
+          inFlight,
+          waitingRetries: group.waitingRetries,
+          deadLetters: group.deadLetters.length,
+          consumers: group.consumers.filter((consumer) => consumer.active).length,
+        }
+      })
+      .sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : 0))
+  }
+
+  /** A new attempt chain for one group only. */
+  sendToGroup(group: MemoryGroup, text: string): void {
+    this.enqueue(group, { text, attempt: 1, history: [], redelivered: false })
+  }
+
   replay(group: MemoryGroup, ids: readonly string[] | 'all'): number {
     const wanted = ids === 'all' ? undefined : new Set(ids)
     const keep: StoredDeadLetter[] = []
@@ -337,7 +369,7 @@ export class MemoryBroker {
         continue
       }
       replayed += 1
-      this.enqueue(group, { text: letter.body.toString('utf8'), attempt: 1, history: [], redelivered: false })
+      this.sendToGroup(group, letter.body.toString('utf8'))
     }
     group.deadLetters.splice(0, group.deadLetters.length, ...keep)
     return replayed
@@ -377,6 +409,7 @@ export class MemoryBroker {
 
   /** Forget all groups, delays and dead letters (tests). */
   reset(): void {
+    for (const group of this.groups.values()) group.waitingRetries = 0
     this.groups.clear()
     this.routes = new Map()
     this.timers.clear()

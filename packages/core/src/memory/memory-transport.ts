@@ -1,8 +1,9 @@
-import { ConfigError, TransportClosedError } from '../errors/errors.js'
+import { ConfigError, GroupNotFoundError, TransportClosedError } from '../errors/errors.js'
 import { type Logger, silentLogger } from '../observability/logger.js'
 import { assertSubscribeOptions } from '../transport/kit/subscribe-options.js'
 import type {
   DeliveryHandler,
+  GroupStatus,
   OutgoingMessage,
   SubscribeOptions,
   Subscription,
@@ -56,6 +57,7 @@ const MEMORY_CAPABILITIES: TransportCapabilities = Object.freeze({
   crashRecovery: true,
   durableGroups: true,
   ephemeralGroups: true,
+  groupCounters: { inFlight: true, waitingRetries: true, consumers: true },
   readAhead: () => 0,
 })
 
@@ -111,6 +113,19 @@ class MemoryTransport implements Transport {
         return removed
       },
     }
+  }
+
+  sendToGroup(groupName: string, message: OutgoingMessage): Promise<void> {
+    if (this.closed) return Promise.reject(new TransportClosedError('sendToGroup'))
+    const group = this.broker.group(groupName)
+    if (!group) return Promise.reject(new GroupNotFoundError(groupName, this.name))
+    this.broker.sendToGroup(group, message.text)
+    return RESOLVED
+  }
+
+  async inspectGroups(): Promise<GroupStatus[]> {
+    if (this.closed) throw new TransportClosedError('inspectGroups')
+    return this.broker.inspect()
   }
 
   async close(): Promise<void> {

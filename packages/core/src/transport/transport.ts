@@ -40,6 +40,20 @@ export interface Transport {
   deadLetters(group: string): TransportDeadLetters
 
   /**
+   * Send one message to one existing group only (no other group sees it), as a fresh attempt chain:
+   * attempt 1, empty history. Resolves once the broker holds it durably, like `publish`. Rejects
+   * with `GroupNotFoundError` when the namespace has no such group. (The journal's "replay this
+   * event to the group that failed", whatever became of it.)
+   */
+  sendToGroup(group: string, message: OutgoingMessage): Promise<void>
+
+  /**
+   * Every group of this transport's namespace, with the broker's own counters, sorted by name.
+   * A counter the broker cannot tell is `undefined`, never a guess.
+   */
+  inspectGroups(): Promise<GroupStatus[]>
+
+  /**
    * Disconnect. Deliveries still unsettled are NOT acknowledged: the broker gives them back to the
    * group (at once, or after ackTimeoutMs). Ephemeral (`durable: false`) groups are removed.
    */
@@ -74,6 +88,15 @@ export interface TransportCapabilities {
   readonly durableGroups: boolean
   /** G6: `durable: false` groups exist only while their transport is open. */
   readonly ephemeralGroups: boolean
+  /**
+   * Which `inspectGroups()` counters the broker can tell exactly (`pending` and `deadLetters` always
+   * must); the others are reported `undefined`.
+   */
+  readonly groupCounters: {
+    readonly inFlight: boolean
+    readonly waitingRetries: boolean
+    readonly consumers: boolean
+  }
   /**
    * How many deliveries beyond `concurrency` this transport may hand to core unsettled at once
    * (read-ahead, prefetch), for a subscription of the given concurrency. Core runs at most
@@ -213,6 +236,20 @@ export interface AttemptFailure {
 export interface Subscription {
   /** Stop fetching new deliveries. Unsettled ones can still be settled afterwards. */
   stop(): Promise<void>
+}
+
+/** What the broker knows of one group right now (`tidings groups`). */
+export interface GroupStatus {
+  readonly group: string
+  /** Events waiting for the group that no process holds yet (the backlog), due retries included. */
+  readonly pending: number
+  /** Handed to a process and not settled yet. */
+  readonly inFlight: number | undefined
+  /** Retries scheduled and not due yet. */
+  readonly waitingRetries: number | undefined
+  readonly deadLetters: number
+  /** Processes subscribed to the group now. */
+  readonly consumers: number | undefined
 }
 
 /** A dead letter as stored by the transport: the untouched body plus its record. */

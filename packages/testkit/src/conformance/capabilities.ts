@@ -18,6 +18,8 @@ export interface ConformanceCapabilities {
   readonly retryCarriesHistory: boolean
   /** Listing dead letters changes nothing stored. */
   readonly exactDeadLetterBrowsing: boolean
+  /** The `inspectGroups()` counters the broker tells (the others must be reported undefined). */
+  readonly groupCounters: Transport['capabilities']['groupCounters']
 }
 
 /** The conformance view of a transport's declaration. */
@@ -30,6 +32,7 @@ export function conformanceCapabilities(transport: Transport): ConformanceCapabi
     ephemeralListeners: declared.ephemeralGroups,
     retryCarriesHistory: declared.retryCarriesHistory,
     exactDeadLetterBrowsing: declared.deadLetterBrowsing === 'exact',
+    groupCounters: declared.groupCounters,
   }
 }
 

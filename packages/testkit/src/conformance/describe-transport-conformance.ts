@@ -9,6 +9,7 @@ import { deliverySuite } from './suites/delivery.js'
 import { idempotencySuite } from './suites/idempotency.js'
 import { lifecycleSuite } from './suites/lifecycle.js'
 import { lifecycleEventsSuite } from './suites/lifecycle-events.js'
+import { operationsSuite } from './suites/operations.js'
 import { orderingSuite } from './suites/ordering.js'
 import { outagesSuite } from './suites/outages.js'
 import { retriesSuite } from './suites/retries.js'
@@ -30,6 +31,7 @@ export function describeTransportConformance(
     crashRecoverySuite(harness)
     retriesSuite(harness)
     deadLettersSuite(harness)
+    operationsSuite(harness)
     lifecycleSuite(harness)
     badInputSuite(harness)
     orderingSuite(harness)
@@ -41,6 +43,10 @@ export function describeTransportConformance(
       const missing = Object.entries(capabilities)
         .filter(([, declared]) => !declared)
         .map(([capability]) => `capability "${capability}"`)
+      const counters = Object.entries(capabilities.groupCounters)
+        .filter(([, known]) => !known)
+        .map(([counter]) => counter)
+      if (counters.length > 0) missing.push(`the group counters ${counters.join(', ')} (reported undefined)`)
       if (!hooks.outages) missing.push('the outages hook (no connection to interrupt)')
       console.log(
         missing.length === 0
