@@ -24,10 +24,10 @@ export { NonRetryable, RetryLater } from './errors/control-flow.js'
 export {
   ConfigError,
   ConnectionError,
-  GroupNotFoundError,
   CrashLoopError,
   DecodeError,
   DuplicateListenerError,
+  GroupNotFoundError,
   HandlerTimeoutError,
   PayloadTooLargeError,
   PublishError,

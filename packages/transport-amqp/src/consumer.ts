@@ -14,6 +14,7 @@ import type { Channel, ConsumeMessage } from 'amqplib'
 import type { ConnectionManager } from './connection-manager.js'
 import { bucketDelay, type WaitQueues } from './delays.js'
 import { errorMessage } from './errors.js'
+import type { GroupRegistry } from './group-registry.js'
 import {
   carriedHeaders,
   copyProperties,
@@ -25,7 +26,6 @@ import {
 } from './headers.js'
 import { deliveryLimitFor, type ResolvedOptions } from './options.js'
 import type { Publisher } from './publisher.js'
-import type { GroupRegistry } from './group-registry.js'
 import { declareGroup, type GroupTopology, type Names } from './topology.js'
 
 export interface ConsumerDependencies {

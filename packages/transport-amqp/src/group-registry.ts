@@ -1,5 +1,5 @@
-import type { Channel, GetMessage } from 'amqplib'
 import type { GroupStatus } from '@tidings/core/transport'
+import type { Channel, GetMessage } from 'amqplib'
 import type { ConnectionManager } from './connection-manager.js'
 import { errorMessage } from './errors.js'
 import type { Names } from './topology.js'

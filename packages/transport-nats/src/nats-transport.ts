@@ -1,10 +1,12 @@
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream'
-import type { NatsConnection } from '@nats-io/transport-node'
+import { type NatsConnection, nuid } from '@nats-io/transport-node'
 import {
   assertGroupName,
   assertSubscribeOptions,
   ConfigError,
   type DeliveryHandler,
+  GroupNotFoundError,
+  type GroupStatus,
   type Logger,
   type OutgoingMessage,
   type SubscribeOptions,
@@ -19,6 +21,8 @@ import {
 import { type ConnectionTarget, connectionTarget, openConnection, watchStatus } from './connection.js'
 import { NatsDeadLetters } from './dead-letters.js'
 import { GroupConsumer } from './group-consumer.js'
+import { groupExists, inspectGroups } from './group-inspection.js'
+import { retryHeaders } from './headers.js'
 import { type NatsTransportOptions, type ResolvedOptions, resolveOptions } from './options.js'
 import { JetStreamPublisher } from './publisher.js'
 import { type NamespaceSubjects, namespaceSubjects } from './subjects.js'
@@ -80,6 +84,8 @@ export class NatsTransport implements Transport {
       crashRecovery: true,
       durableGroups: true,
       ephemeralGroups: true,
+      // A pull consumer knows no processes; see group-inspection.ts for what waiting retries count.
+      groupCounters: { inFlight: true, waitingRetries: true, consumers: false },
       readAhead: (concurrency: number) =>
         (readAhead ?? concurrency) + GroupConsumer.retryLaneCapacity(concurrency),
     })
@@ -163,6 +169,25 @@ export class NatsTransport implements Transport {
     if (this.state !== 'connected') throw new TransportClosedError('read dead letters')
     assertGroupName(group, 'nats deadLetters(group)')
     return new NatsDeadLetters(this.jsm!, this.publisher!, this.subjects, group)
+  }
+
+  async sendToGroup(group: string, message: OutgoingMessage): Promise<void> {
+    assertGroupName(group, 'nats sendToGroup(group)')
+    await this.ready('sendToGroup')
+    if (!(await groupExists(this.jsm!, this.subjects, group))) throw new GroupNotFoundError(group, this.name)
+    // Through the group's retry lane, as a replay: attempt 1, empty history, due now.
+    await this.publisher!.publish({
+      subject: this.subjects.retry(group),
+      payload: message.body,
+      msgID: `send:${group}:${message.id}:${nuid.next()}`,
+      headers: retryHeaders(1, [], Date.now(), false),
+      what: () => `"${message.type}" (${message.id}) sent to group "${group}"`,
+    })
+  }
+
+  async inspectGroups(): Promise<GroupStatus[]> {
+    await this.ready('inspectGroups')
+    return inspectGroups(this.jsm!, this.subjects, (group) => this.deadLetters(group).count())
   }
 
   async close(): Promise<void> {

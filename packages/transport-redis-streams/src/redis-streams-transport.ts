@@ -1,6 +1,8 @@
 import {
   ConfigError,
   type DeliveryHandler,
+  GroupNotFoundError,
+  type GroupStatus,
   type Logger,
   type OutgoingMessage,
   redactUrl,
@@ -16,6 +18,8 @@ import { assertGroupName, assertSubscribeOptions, ConnectionError, showOnly } fr
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import { StreamConsumer } from './consumer.js'
 import { RedisDeadLetters } from './dead-letters.js'
+import { encodeRetryMeta } from './entries.js'
+import { inspectGroupNames, inspectGroups } from './group-inspection.js'
 import { routeIoredisWarnings } from './ioredis-warnings.js'
 import { type NamespaceKeys, namespaceKeys } from './keys.js'
 import { type RedisStreamsTransportOptions, type ResolvedOptions, resolveOptions } from './options.js'
@@ -88,6 +92,8 @@ export class RedisStreamsTransport implements Transport {
       crashRecovery: true,
       durableGroups: true,
       ephemeralGroups: true,
+      // Consumers are unknown: Redis keeps a consumer's name after its process died.
+      groupCounters: { inFlight: true, waitingRetries: true, consumers: false },
       readAhead: (concurrency: number) => readAhead ?? concurrency,
     })
   }
@@ -181,6 +187,24 @@ export class RedisStreamsTransport implements Transport {
     if (this.state !== 'connected') throw new TransportClosedError('read dead letters')
     assertGroupName(group, 'redis-streams deadLetters(group)')
     return new RedisDeadLetters(this.client!, this.scripts!, this.keys.group(group))
+  }
+
+  async sendToGroup(group: string, message: OutgoingMessage): Promise<void> {
+    if (this.state === 'closed') throw new TransportClosedError('sendToGroup')
+    assertGroupName(group, 'redis-streams sendToGroup(group)')
+    await this.ready('sendToGroup')
+    const client = this.client!
+    const groups = await inspectGroupNames(client, this.keys)
+    if (!groups.includes(group)) throw new GroupNotFoundError(group, this.name)
+    // The group's own retry stream, as a replay: attempt 1, no history.
+    const meta = encodeRetryMeta({ type: message.type, id: message.id, attempt: 1, history: [] })
+    await client.xadd(this.keys.group(group).retry, '*', 'meta', meta, 'body', message.text)
+  }
+
+  async inspectGroups(): Promise<GroupStatus[]> {
+    if (this.state === 'closed') throw new TransportClosedError('inspectGroups')
+    await this.ready('inspectGroups')
+    return inspectGroups(this.client!, this.keys)
   }
 
   async close(): Promise<void> {

@@ -1,10 +1,10 @@
-import type { Bus } from './bus.js'
 import type { Interceptor } from '../interceptors/interceptor.js'
 import type { ListenerDefaults } from '../listener/listen-options.js'
 import type { Logger } from '../observability/logger.js'
 import type { StandardSchemaV1 } from '../schema/standard-schema.js'
 import type { Clock } from '../time/clock.js'
 import type { Transport } from '../transport/transport.js'
+import type { Bus } from './bus.js'
 
 /**
  * Maps event names to payload types: `createBus<{ 'order.placed': { orderId: string } }>(…)`.

@@ -6,7 +6,6 @@ import { EncodedMessage } from '../envelope/outgoing-message.js'
 import {
   ConfigError,
   DuplicateListenerError,
-  GroupNotFoundError,
   PayloadTooLargeError,
   PublishError,
   TransportClosedError,

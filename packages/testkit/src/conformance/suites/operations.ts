@@ -112,7 +112,11 @@ export function operationsSuite(h: ConformanceHarness): void {
       })
       const started: Received[] = []
       const bus = h.bus()
-      bus.listen('parcel.weighed', h.recorder(started, 'bus', () => held), { name: 'scale' })
+      bus.listen(
+        'parcel.weighed',
+        h.recorder(started, 'bus', () => held),
+        { name: 'scale' },
+      )
       bus.listen('parcel.lost', () => {}, { name: 'tracker' })
       await bus.start()
       await bus.publish('parcel.weighed', { parcel: 'p-1' })
