@@ -1,4 +1,5 @@
 import {
+  type Bus,
   ConfigError,
   createBus,
   DuplicateListenerError,
@@ -9,6 +10,7 @@ import {
   type StandardSchemaV1,
   silentLogger,
   type Transport,
+  TransportClosedError,
   TransportNotInstalledError,
   ValidationError,
 } from '@tidings/core'
@@ -232,7 +234,56 @@ describe('every public entry point refuses bad input with a typed error', () => 
     expect(() => bus.listen('a.b', async () => {}, { name: 'x', idempotency: {} as never })).toThrow(/store/)
     await expect(bus.publish('a.b', {}, { unknown: 1 } as never)).rejects.toThrow(/no option "unknown"/)
     await expect(bus.publish('a.b', {}, { headers: { id: 'x' } })).rejects.toThrow(/Tidings sets itself/)
+    await expect(bus.sendToGroup('Shop Audit', {} as never)).rejects.toThrow(/"<service>-<listener>"/)
+    await expect(bus.sendToGroup('shop-audit', 'order-1' as never)).rejects.toThrow(
+      /needs the event as received or published/,
+    )
     await bus.close()
+    await expect(bus.inspectGroups()).rejects.toBeInstanceOf(TransportClosedError)
+  })
+
+  it('a journal must have attach(bus) and close()', () => {
+    expect(() => createBus({ service: 'shop', url: 'memory://', journal: {} as never })).toThrow(
+      /createBus\(\{ journal \}\) must have attach\(bus\) and close\(\)/,
+    )
+  })
+})
+
+describe('a journal given to createBus', () => {
+  it('is attached when the bus is created and closed after the transport, when the bus closes', async () => {
+    const calls: string[] = []
+    const journal = {
+      attach(bus: Bus) {
+        calls.push('attach')
+        bus.on('handled', () => calls.push('handled'))
+      },
+      async close() {
+        calls.push('close')
+      },
+    }
+    const bus = createBus({
+      service: 'shop',
+      transport: memoryTransport({ broker: new MemoryBroker() }),
+      journal,
+    })
+    expect(calls).toEqual(['attach'])
+    const handled = new Promise<void>((resolve) => bus.listen('order.placed', () => resolve(), { name: 'audit' }))
+    await bus.start()
+    await bus.publish('order.placed', {})
+    await handled
+    await bus.close()
+    expect(calls).toEqual(['attach', 'handled', 'close'])
+  })
+
+  it('a journal that fails to flush does not keep the bus from closing', async () => {
+    const bus = createBus({
+      service: 'shop',
+      url: 'memory://',
+      logger: silentLogger,
+      journal: { attach() {}, close: () => Promise.reject(new Error('disk full')) },
+    })
+    await bus.close()
+    expect(bus.state).toBe('closed')
   })
 })
 
