@@ -29,7 +29,7 @@ describe('npm run demo and TIDINGS_URL', () => {
     expect(code).toBe(2)
     expect(stdout).toBe('')
     expect(stderr.trim()).toBe(
-      'TIDINGS_URL: The transport URL scheme "user:" is unknown (in "user:***@localhost:6379"): did you mean redis://***@localhost:6379? Otherwise use one of memory://, amqp://, amqps://, redis://, rediss://, nats://, sqs://.',
+      'tidings: TIDINGS_URL: The transport URL scheme "user:" is unknown (in "user:***@localhost:6379"): did you mean redis://***@localhost:6379? Otherwise use one of memory://, amqp://, amqps://, redis://, rediss://, nats://, sqs://.',
     )
   })
 })

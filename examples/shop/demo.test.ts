@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { runShopScenario } from './shop-scenario.js'
+import { runShopScenario } from '@tidings/cli/demo'
 
 describe('shop demo', () => {
   it('ships one order after two retries and dead-letters the poison order with its history', async () => {

@@ -10,7 +10,7 @@ import {
 } from '@tidings/core'
 import { redisStreamsTransport } from '@tidings/transport-redis-streams'
 import { afterEach, describe, expect, it } from 'vitest'
-import { runShopScenario } from '../../../examples/shop/shop-scenario.js'
+import { runShopScenario } from '@tidings/cli/demo'
 import { openTelemetry } from '../src/index.js'
 import { parentOf, spanTree, telemetry } from './support.js'
 
