@@ -81,6 +81,20 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // The built `tidings` bin, run as a child process against the real brokers.
+          name: 'cli',
+          include: ['packages/cli/test/**/*.test.ts'],
+          globalSetup: [
+            './scripts/require-rabbitmq.ts',
+            './scripts/require-redis.ts',
+            './packages/cli/test/build-once.ts',
+          ],
+          hookTimeout: 300_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: 'redis-streams',
           include: ['packages/transport-redis-streams/test/**/*.test.ts'],
           globalSetup: ['./scripts/require-redis.ts'],

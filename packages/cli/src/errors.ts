@@ -22,14 +22,17 @@ export function describeFailure(error: unknown, url: string | undefined): { line
   if (error instanceof CommandError) return { line: error.message, exitCode: 1 }
   if (error instanceof ConnectionError || causedBy(error, ConnectionError)) {
     return {
-      line: `Cannot reach ${where}: ${messageOf(error)} Check that the broker runs and that TIDINGS_URL (or --url) names it.`,
+      line: `Cannot reach ${where}: ${messageOf(error)}`,
       exitCode: 1,
     }
   }
   if (error instanceof ConfigError) return { line: messageOf(error), exitCode: 2 }
   if (error instanceof PublishError) return { line: `${messageOf(error)} (broker: ${where})`, exitCode: 1 }
   if (error instanceof TidingsError) return { line: `${error.name}: ${messageOf(error)}`, exitCode: 1 }
-  return { line: `Unexpected failure on ${where}: ${messageOf(error)} (run with --debug for the stack)`, exitCode: 1 }
+  return {
+    line: `Unexpected failure on ${where}: ${messageOf(error)} (run with --debug for the stack)`,
+    exitCode: 1,
+  }
 }
 
 function causedBy(error: unknown, kind: abstract new (...args: never[]) => Error): boolean {

@@ -2,7 +2,11 @@ import Table from 'cli-table3'
 import type { Colors } from './terminal.js'
 
 /** A table for humans; `–` for what the broker cannot tell. */
-export function table(head: readonly string[], rows: readonly (readonly unknown[])[], colors: Colors): string {
+export function table(
+  head: readonly string[],
+  rows: readonly (readonly unknown[])[],
+  colors: Colors,
+): string {
   const rendered = new Table({
     head: head.map((cell) => colors.bold(cell)),
     style: { head: [], border: [] }, // colours come from picocolors, which honours NO_COLOR

@@ -20,7 +20,10 @@ export interface RunContext {
 }
 
 /** Runs one command line; resolves with the exit code (0 ok, 1 failed, 2 usage). */
-export async function runCli(args: readonly string[], context: RunContext = processContext()): Promise<number> {
+export async function runCli(
+  args: readonly string[],
+  context: RunContext = processContext(),
+): Promise<number> {
   const { terminal } = context
   let url: string | undefined
   const program = buildProgram(context, (used) => {
@@ -48,7 +51,10 @@ function buildProgram(context: RunContext, usedUrl: (url: string | undefined) =>
   program
     .description('Look at and operate a Tidings event bus: the same commands on every broker.')
     .version(VERSION, '-V, --version', 'print the version')
-    .option('--url <url>', 'broker URL (amqp://, redis://, nats://, sqs://, memory://); default: $TIDINGS_URL')
+    .option(
+      '--url <url>',
+      'broker URL (amqp://, redis://, nats://, sqs://, memory://); default: $TIDINGS_URL',
+    )
     .option('--debug', 'log what the bus does, and print stacks on failure')
     .showHelpAfterError('(add --help for usage)')
     .exitOverride()
@@ -80,7 +86,10 @@ Examples:
     .argument('[patterns...]', 'event patterns: * one word, # zero or more (default: #, every event)')
     .option('--json', 'one CloudEvent per line (NDJSON), for jq')
     .option('--limit <n>', 'stop after n events', positiveInteger)
-    .addHelpText('after', `\nExamples:\n  $ tidings tail 'order.*' payment.captured\n  $ tidings tail --json --limit 10 | jq .data`)
+    .addHelpText(
+      'after',
+      `\nExamples:\n  $ tidings tail 'order.*' payment.captured\n  $ tidings tail --json --limit 10 | jq .data`,
+    )
     .action(async (patterns: string[], options: { json?: boolean; limit?: number }, command: Command) => {
       await tailCommand(patterns, { ...connection(command), ...options }, terminal, context)
     })
@@ -99,7 +108,12 @@ Examples:
       `\nExamples:\n  $ tidings publish order.placed '{"orderId":"o-1","amount":42}' --key o-1\n  $ tidings publish order.placed @order.json\n  $ echo '{"orderId":"o-2"}' | tidings publish order.placed`,
     )
     .action(async (type: string, payload: string | undefined, options, command: Command) => {
-      await publishCommand(type, payload === '-' ? undefined : payload, { ...connection(command), ...options }, terminal)
+      await publishCommand(
+        type,
+        payload === '-' ? undefined : payload,
+        { ...connection(command), ...options },
+        terminal,
+      )
     })
 
   const dlq = program
@@ -133,7 +147,10 @@ Examples:
     .argument('[ids...]', 'event ids to replay')
     .option('--all', 'replay every dead letter of the group')
     .option('--json', 'print {"group","replayed"} as JSON')
-    .addHelpText('after', '\nExamples:\n  $ tidings dlq replay shipping-create-shipment 0193a5c2-…\n  $ tidings dlq replay shipping-create-shipment --all')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ tidings dlq replay shipping-create-shipment 0193a5c2-…\n  $ tidings dlq replay shipping-create-shipment --all',
+    )
     .action(async (group: string, ids: string[], options, command: Command) => {
       await dlqReplay(group, ids, { ...connection(command), ...options }, terminal)
     })
@@ -150,7 +167,7 @@ Examples:
 
   program
     .command('groups')
-    .description("every group of the namespace: backlog, in flight, waiting retries, dead letters, consumers")
+    .description('every group of the namespace: backlog, in flight, waiting retries, dead letters, consumers')
     .option('--json', 'one group per line as JSON (null: the broker does not report it)')
     .addHelpText('after', '\nExample:\n  $ tidings groups')
     .action(async (options: { json?: boolean }, command: Command) => {
@@ -172,7 +189,10 @@ Examples:
   program
     .command('demo')
     .description('the shop demo: in memory, or on the broker of --url / TIDINGS_URL (namespace tidingsdemo)')
-    .addHelpText('after', '\nExamples:\n  $ tidings demo\n  $ TIDINGS_URL=amqp://guest:guest@127.0.0.1:5672 tidings demo')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ tidings demo\n  $ TIDINGS_URL=amqp://guest:guest@127.0.0.1:5672 tidings demo',
+    )
     .action(async (_options, command: Command) => {
       await demoCommand(connection(command), terminal)
     })

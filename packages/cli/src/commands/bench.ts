@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { redactUrl } from '@tidings/core'
 import { SingleBar } from 'cli-progress'
-import { cliBus, type ConnectionOptions, resolveUrl } from '../connection.js'
+import { type ConnectionOptions, cliBus, resolveUrl } from '../connection.js'
 import { CommandError } from '../errors.js'
 import { table } from '../format.js'
 import { colorsFor, type Terminal, writeJson, writeLine } from '../terminal.js'
@@ -20,7 +20,12 @@ export interface BenchResult {
   readonly inFlight: number
   readonly publishPerSecond: number
   readonly endToEndPerSecond: number
-  readonly latencyMs: { readonly p50: number; readonly p95: number; readonly p99: number; readonly max: number }
+  readonly latencyMs: {
+    readonly p50: number
+    readonly p95: number
+    readonly p99: number
+    readonly max: number
+  }
 }
 
 /**
@@ -47,7 +52,12 @@ export async function benchCommand(options: BenchOptions, terminal: Terminal): P
       handled += 1
       if (handled === options.events) allHandled()
     },
-    { name: `bench-${randomBytes(4).toString('hex')}`, durable: false, concurrency: options.concurrency, retry: false },
+    {
+      name: `bench-${randomBytes(4).toString('hex')}`,
+      durable: false,
+      concurrency: options.concurrency,
+      retry: false,
+    },
   )
   const progress = terminal.err.isTTY
     ? new SingleBar({
@@ -79,10 +89,13 @@ export async function benchCommand(options: BenchOptions, terminal: Terminal): P
     progress?.update(handled)
     progress?.stop()
     if (handled < options.events) {
-      throw new CommandError(`Only ${handled} of ${options.events} events came back within 60 s on ${redactUrl(url)}.`)
+      throw new CommandError(
+        `Only ${handled} of ${options.events} events came back within 60 s on ${redactUrl(url)}.`,
+      )
     }
     const sorted = Array.from(latencies).sort((a, b) => a - b)
-    const at = (share: number) => round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * share))]!)
+    const at = (share: number) =>
+      round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * share))]!)
     const result: BenchResult = {
       transport: redactUrl(url),
       events: options.events,

@@ -1,6 +1,6 @@
 import { redactUrl } from '@tidings/core'
-import { runShopScenario } from '../demo/shop-scenario.js'
 import { resolveUrl } from '../connection.js'
+import { runShopScenario } from '../demo/shop-scenario.js'
 import { CommandError } from '../errors.js'
 import { type Terminal, writeLine } from '../terminal.js'
 
@@ -9,13 +9,19 @@ import { type Terminal, writeLine } from '../terminal.js'
  * poison order dead-lettered with its history. In memory unless TIDINGS_URL (or --url) names a
  * broker; on a broker it runs in its own namespace, `tidingsdemo`.
  */
-export async function demoCommand(options: { readonly url?: string | undefined }, terminal: Terminal): Promise<void> {
+export async function demoCommand(
+  options: { readonly url?: string | undefined },
+  terminal: Terminal,
+): Promise<void> {
   const url = resolveUrl(options, terminal.env, 'memory://')
   writeLine(terminal.out, `Tidings shop demo on ${redactUrl(url)}\n`)
   const result = await runShopScenario({ url, print: (line) => writeLine(terminal.out, line) })
   writeLine(terminal.out, `\nDead letters in group shipping-create-shipment: ${result.deadLetters.length}`)
   for (const letter of result.deadLetters) {
-    writeLine(terminal.out, `  event ${letter.id} (${letter.event?.type}) ${JSON.stringify(letter.event?.data)}`)
+    writeLine(
+      terminal.out,
+      `  event ${letter.id} (${letter.event?.type}) ${JSON.stringify(letter.event?.data)}`,
+    )
     writeLine(terminal.out, `  reason: ${letter.reason}`)
     for (const failure of letter.history) {
       writeLine(

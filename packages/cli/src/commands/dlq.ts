@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline/promises'
 import type { DeadLetter, DeadLetterQueue } from '@tidings/core'
-import { cliBus, type ConnectionOptions, resolveUrl } from '../connection.js'
+import { type ConnectionOptions, cliBus, resolveUrl } from '../connection.js'
 import { CommandError, UsageError } from '../errors.js'
 import { preview, table } from '../format.js'
 import { colorsFor, type Terminal, writeJson, writeLine } from '../terminal.js'
@@ -44,11 +44,18 @@ export async function dlqList(group: string, options: DlqOptions, terminal: Term
   })
 }
 
-export async function dlqShow(group: string, id: string, options: DlqOptions, terminal: Terminal): Promise<void> {
+export async function dlqShow(
+  group: string,
+  id: string,
+  options: DlqOptions,
+  terminal: Terminal,
+): Promise<void> {
   await withDeadLetters(group, options, terminal, async (queue) => {
     const letter = (await queue.list({ limit: SHOW_SEARCH_LIMIT })).find((each) => each.id === id)
     if (!letter) {
-      throw new CommandError(`Group ${group} has no dead letter with id ${id} (\`tidings dlq ls ${group}\` lists them).`)
+      throw new CommandError(
+        `Group ${group} has no dead letter with id ${id} (\`tidings dlq ls ${group}\` lists them).`,
+      )
     }
     if (options.json) {
       writeJson(terminal.out, toJson(letter))
@@ -65,8 +72,12 @@ export async function dlqShow(group: string, id: string, options: DlqOptions, te
     )
     writeLine(terminal.out, colors.bold(`Attempts (${letter.history.length})`))
     for (const failure of letter.history) {
-      const delay = failure.retryDelayMs === undefined ? '' : colors.dim(` → retry in ${failure.retryDelayMs} ms`)
-      writeLine(terminal.out, `  ${failure.attempt}. ${failure.at}  ${colors.red(`${failure.error.name}: ${failure.error.message}`)}${delay}`)
+      const delay =
+        failure.retryDelayMs === undefined ? '' : colors.dim(` → retry in ${failure.retryDelayMs} ms`)
+      writeLine(
+        terminal.out,
+        `  ${failure.attempt}. ${failure.at}  ${colors.red(`${failure.error.name}: ${failure.error.message}`)}${delay}`,
+      )
       if (failure.error.stack) writeLine(terminal.out, colors.dim(indent(failure.error.stack, 6)))
     }
   })
@@ -79,13 +90,19 @@ export async function dlqReplay(
   terminal: Terminal,
 ): Promise<void> {
   if (ids.length === 0 && !options.all) {
-    throw new UsageError(`Name the dead letters to replay (tidings dlq replay ${group} <id...>) or pass --all.`)
+    throw new UsageError(
+      `Name the dead letters to replay (tidings dlq replay ${group} <id...>) or pass --all.`,
+    )
   }
   if (ids.length > 0 && options.all) throw new UsageError('Give ids or --all, not both.')
   await withDeadLetters(group, options, terminal, async (queue) => {
     const replayed = await queue.replay(options.all ? 'all' : ids)
     if (options.json) writeJson(terminal.out, { group, replayed })
-    else writeLine(terminal.out, `Replayed ${replayed} dead letter${replayed === 1 ? '' : 's'} to group ${group}.`)
+    else
+      writeLine(
+        terminal.out,
+        `Replayed ${replayed} dead letter${replayed === 1 ? '' : 's'} to group ${group}.`,
+      )
     if (!options.all && replayed < ids.length && !options.json) {
       writeLine(terminal.err, `${ids.length - replayed} of the ids were not in the dead-letter queue.`)
     }
@@ -101,10 +118,14 @@ export async function dlqPurge(
     const count = await queue.count()
     if (count > 0 && !options.yes) {
       if (terminal.in.isTTY !== true || terminal.out.isTTY !== true) {
-        throw new UsageError(`Refusing to purge ${count} dead letters of ${group} without a terminal to ask: pass --yes.`)
+        throw new UsageError(
+          `Refusing to purge ${count} dead letters of ${group} without a terminal to ask: pass --yes.`,
+        )
       }
       const prompt = createInterface({ input: terminal.in, output: terminal.out })
-      const answer = await prompt.question(`Purge ${count} dead letters of group ${group}? They cannot be recovered. [y/N] `)
+      const answer = await prompt.question(
+        `Purge ${count} dead letters of group ${group}? They cannot be recovered. [y/N] `,
+      )
       prompt.close()
       if (!/^y(es)?$/i.test(answer.trim())) {
         writeLine(terminal.out, 'Nothing purged.')
@@ -153,4 +174,3 @@ function indent(text: string, spaces = 2): string {
     .map((line) => pad + line)
     .join('\n')
 }
-

@@ -1,4 +1,4 @@
-import { cliBus, type ConnectionOptions, resolveUrl } from '../connection.js'
+import { type ConnectionOptions, cliBus, resolveUrl } from '../connection.js'
 import { table } from '../format.js'
 import { colorsFor, type Terminal, writeJson, writeLine } from '../terminal.js'
 

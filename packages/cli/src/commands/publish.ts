@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { text } from 'node:stream/consumers'
 import type { Event } from '@tidings/core'
-import { cliBus, type ConnectionOptions, resolveUrl } from '../connection.js'
+import { type ConnectionOptions, cliBus, resolveUrl } from '../connection.js'
 import { UsageError } from '../errors.js'
 import { type Terminal, writeJson, writeLine } from '../terminal.js'
 

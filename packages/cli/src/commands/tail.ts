@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Event } from '@tidings/core'
 import { redactUrl } from '@tidings/core'
-import { cliBus, type ConnectionOptions, resolveUrl } from '../connection.js'
+import { type ConnectionOptions, cliBus, resolveUrl } from '../connection.js'
 import { clockTime, preview } from '../format.js'
 import { colorsFor, type Terminal, writeJson, writeLine } from '../terminal.js'
 
