@@ -21,11 +21,11 @@ export function cell(value: unknown): string {
   return String(value)
 }
 
-/** The payload on one line, cut to `width` characters. */
+/** A payload (JSON) or a text on one line, cut to `width` characters. */
 export function preview(data: unknown, width = 60): string {
   let text: string
   try {
-    text = JSON.stringify(data) ?? 'undefined'
+    text = typeof data === 'string' ? data : (JSON.stringify(data) ?? 'undefined')
   } catch {
     text = String(data)
   }

@@ -78,7 +78,9 @@ export async function dlqShow(
         terminal.out,
         `  ${failure.attempt}. ${failure.at}  ${colors.red(`${failure.error.name}: ${failure.error.message}`)}${delay}`,
       )
-      if (failure.error.stack) writeLine(terminal.out, colors.dim(indent(failure.error.stack, 6)))
+      // The stack's first line repeats the message just printed.
+      const frames = failure.error.stack?.split('\n').filter((line) => /^\s+at /.test(line))
+      if (frames?.length) writeLine(terminal.out, colors.dim(indent(frames.map((line) => line.trim()).join('\n'), 6)))
     }
   })
 }
