@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest'
 import { runShopScenario } from '@tidings/cli/demo'
+import { describe, expect, it } from 'vitest'
 
 describe('shop demo', () => {
   it('ships one order after two retries and dead-letters the poison order with its history', async () => {

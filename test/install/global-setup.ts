@@ -9,6 +9,7 @@ const run = promisify(execFile)
 export const ROOT = resolve(import.meta.dirname, '../..')
 /** The packages a user installs from the registry; each is built and packed once per test run. */
 export const PACKED = [
+  '@tidings/cli',
   '@tidings/core',
   '@tidings/opentelemetry',
   '@tidings/testkit',

@@ -252,3 +252,55 @@ describe.each(TRANSPORTS)('a scratch project with @tidings/core and $name', (tra
     expect(lastJson(output)).toMatchObject({ module: 'esm', data: { from: 'esm' } })
   })
 })
+
+describe('the tidings command, installed from its tarball', () => {
+  let project: string
+
+  beforeAll(async () => {
+    project = await mkdtemp(join(tmpdir(), 'tidings-cli-install-'))
+    await writeFile(
+      join(project, 'package.json'),
+      `${JSON.stringify(
+        {
+          name: 'tidings-cli-install-check',
+          private: true,
+          dependencies: {
+            '@tidings/cli': `file:${tarball('@tidings/cli')}`,
+            '@tidings/core': `file:${tarball('@tidings/core')}`,
+            '@tidings/transport-redis-streams': `file:${tarball('@tidings/transport-redis-streams')}`,
+          },
+        },
+        null,
+        2,
+      )}\n`,
+    )
+    await exec(
+      'npm',
+      ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'],
+      project,
+      {},
+      180_000,
+    )
+  }, 240_000)
+
+  afterAll(async () => {
+    if (project !== undefined) await rm(project, { recursive: true, force: true })
+  })
+
+  it('runs from node_modules/.bin: publish, groups and the demo on the installed transport', async () => {
+    const bin = join(project, 'node_modules/.bin/tidings')
+    const namespace = `tidingsinstallcli${Date.now().toString(36)}`
+    const env = { TIDINGS_URL: `${BROKERS.redis.url}?namespace=${namespace}` }
+    expect((await exec(bin, ['--version'], project)).stdout.trim()).toBe('0.1.0')
+    const published = await exec(bin, ['publish', 'order.placed', '{"orderId":"o-1"}'], project, env)
+    expect(published.stdout.trim()).toMatch(/^[0-9a-f-]{36}$/)
+    expect((await exec(bin, ['groups', '--json'], project, env)).stdout).toBe('')
+    const demo = await exec(bin, ['demo'], project)
+    expect(demo.stdout).toContain('Shipped: o-1001')
+    // A transport that is not installed: the CLI names the package to install.
+    const missing = await exec(bin, ['groups', '--url', 'nats://127.0.0.1:4222'], project).catch(
+      (error: Error) => ({ stdout: '', stderr: error.message }),
+    )
+    expect(missing.stderr).toContain('npm install @tidings/transport-nats')
+  })
+})

@@ -80,7 +80,8 @@ export async function dlqShow(
       )
       // The stack's first line repeats the message just printed.
       const frames = failure.error.stack?.split('\n').filter((line) => /^\s+at /.test(line))
-      if (frames?.length) writeLine(terminal.out, colors.dim(indent(frames.map((line) => line.trim()).join('\n'), 6)))
+      if (frames?.length)
+        writeLine(terminal.out, colors.dim(indent(frames.map((line) => line.trim()).join('\n'), 6)))
     }
   })
 }
