@@ -95,6 +95,14 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          name: 'journal',
+          include: ['packages/journal/test/**/*.test.ts'],
+          globalSetup: ['./scripts/require-postgres.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: 'redis-streams',
           include: ['packages/transport-redis-streams/test/**/*.test.ts'],
           globalSetup: ['./scripts/require-redis.ts'],

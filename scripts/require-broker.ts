@@ -23,9 +23,14 @@ export const BROKERS = {
     start:
       'start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log',
   },
+  postgres: {
+    name: 'PostgreSQL',
+    url: process.env.TIDINGS_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+    start: 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start',
+  },
 } as const
 
-const DEFAULT_PORTS = { rabbitmq: 5672, redis: 6379, nats: 4222 } as const
+const DEFAULT_PORTS = { rabbitmq: 5672, redis: 6379, nats: 4222, postgres: 5432 } as const
 
 export async function requireBroker(broker: keyof typeof BROKERS): Promise<void> {
   const { name, url, start } = BROKERS[broker]

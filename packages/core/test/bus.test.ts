@@ -253,7 +253,7 @@ describe('a journal given to createBus', () => {
   it('is attached when the bus is created and closed after the transport, when the bus closes', async () => {
     const calls: string[] = []
     const journal = {
-      attach(bus: Bus) {
+      attach<Events extends object>(bus: Bus<Events>) {
         calls.push('attach')
         bus.on('handled', () => calls.push('handled'))
       },
@@ -267,7 +267,9 @@ describe('a journal given to createBus', () => {
       journal,
     })
     expect(calls).toEqual(['attach'])
-    const handled = new Promise<void>((resolve) => bus.listen('order.placed', () => resolve(), { name: 'audit' }))
+    const handled = new Promise<void>((resolve) =>
+      bus.listen('order.placed', () => resolve(), { name: 'audit' }),
+    )
     await bus.start()
     await bus.publish('order.placed', {})
     await handled

@@ -32,6 +32,8 @@ export async function runShopScenario(options: {
   print?: (line: string) => void
   /** Interceptors for every bus of the scenario (tracing, journals). */
   interceptors?: readonly Interceptor[]
+  /** Something that observes every bus of the scenario, such as a journal (`journal.attach(bus)`). */
+  observe?: (bus: Bus<ShopEvents>) => void
 }): Promise<ScenarioResult> {
   const url = withDemoNamespace(options.url)
   const started = performance.now()
@@ -53,6 +55,7 @@ export async function runShopScenario(options: {
   const payment = make('payment')
   const shipping = make('shipping')
   const buses: Bus<ShopEvents>[] = [shop, payment, shipping]
+  for (const bus of buses) options.observe?.(bus)
 
   let carrierTimeouts = 0
   const shipped: string[] = []

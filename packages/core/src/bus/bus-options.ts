@@ -62,6 +62,6 @@ export interface BusOptions<Events extends EventCatalogue = AnyEvents> {
  * the moment it exists, and flushes what it holds when the bus closes. It must never block handling.
  */
 export interface BusJournal {
-  attach(bus: Bus<AnyEvents>): void
+  attach<Events extends EventCatalogue>(bus: Bus<Events>): void
   close(): Promise<void>
 }

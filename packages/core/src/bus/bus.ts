@@ -209,7 +209,7 @@ export class Bus<Events extends EventCatalogue = AnyEvents> {
         )
       }
       this.journal = options.journal
-      this.journal.attach(this as unknown as Bus<AnyEvents>)
+      this.journal.attach(this)
     }
   }
 

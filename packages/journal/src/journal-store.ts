@@ -1,0 +1,302 @@
+import type { Event } from '@tidings/core'
+import { ConfigError } from '@tidings/core'
+import { type Condition, compileCondition } from './query.js'
+import type {
+  AttemptRecord,
+  EventTrace,
+  JournalEvent,
+  JournalRecord,
+  Outcome,
+  SearchPage,
+} from './records.js'
+import type { SqlClient } from './sql-client.js'
+
+/** Reads and writes the journal's tables; the same SQL on PostgreSQL and PGlite. */
+export class SqlJournal {
+  constructor(
+    private readonly client: SqlClient,
+    private readonly schema: string,
+  ) {}
+
+  /** One batch in three statements, each taking its rows as one JSON parameter. */
+  async write(records: readonly JournalRecord[]): Promise<void> {
+    const events = new Map<string, { event: Event; published: boolean }>()
+    const steps: AttemptRecord[] = []
+    for (const record of records) {
+      if (record.kind === 'event') {
+        const known = events.get(record.event.id)
+        events.set(record.event.id, {
+          event: record.event,
+          published: record.published || known?.published === true,
+        })
+      } else steps.push(record.attempt)
+    }
+    const s = this.schema
+    if (events.size > 0) {
+      const rows = [...events.values()].map(({ event, published }) => ({
+        id: event.id,
+        type: event.type,
+        source: event.source,
+        time: event.time,
+        key: event.key ?? null,
+        data: event.data ?? null,
+        envelope: event,
+        published,
+      }))
+      await this.client.query(
+        `INSERT INTO ${s}.events (id, type, source, time, key, data, envelope, published)
+         SELECT id, type, source, time, key, data, envelope, published
+         FROM jsonb_to_recordset($1::jsonb) AS r(id text, type text, source text, time timestamptz, key text, data jsonb, envelope jsonb, published boolean)
+         ON CONFLICT (id) DO UPDATE SET published = ${s}.events.published OR excluded.published`,
+        [JSON.stringify(rows)],
+      )
+    }
+    if (steps.length > 0) {
+      await this.client.query(
+        `INSERT INTO ${s}.steps (event_id, group_name, kind, attempt, at, duration_ms, error_name, error_message, error_stack, delay_ms, reason)
+         SELECT event_id, group_name, kind, attempt, at, duration_ms, error_name, error_message, error_stack, delay_ms, reason
+         FROM jsonb_to_recordset($1::jsonb) AS r(event_id text, group_name text, kind text, attempt integer, at timestamptz, duration_ms double precision, error_name text, error_message text, error_stack text, delay_ms double precision, reason text)`,
+        [
+          JSON.stringify(
+            steps.map((step) => ({
+              event_id: step.eventId,
+              group_name: step.group,
+              kind: step.kind,
+              attempt: step.attempt,
+              at: step.at,
+              duration_ms: step.durationMs ?? null,
+              error_name: step.errorName ?? null,
+              error_message: step.errorMessage ?? null,
+              error_stack: step.errorStack ?? null,
+              delay_ms: step.delayMs ?? null,
+              reason: step.reason ?? null,
+            })),
+          ),
+        ],
+      )
+      // Where each (event, group) stands after this batch: its last step decides.
+      const latest = new Map<
+        string,
+        { event_id: string; group_name: string; outcome: string; attempts: number; at: string }
+      >()
+      for (const step of steps) {
+        const key = `${step.eventId}\u0000${step.group}`
+        const outcome = outcomeOf(step, latest.get(key)?.outcome)
+        latest.set(key, {
+          event_id: step.eventId,
+          group_name: step.group,
+          outcome,
+          attempts: Math.max(step.attempt, latest.get(key)?.attempts ?? 0),
+          at: step.at,
+        })
+      }
+      await this.client.query(
+        `INSERT INTO ${s}.deliveries (event_id, group_name, outcome, attempts, updated_at)
+         SELECT event_id, group_name, outcome, attempts, at
+         FROM jsonb_to_recordset($1::jsonb) AS r(event_id text, group_name text, outcome text, attempts integer, at timestamptz)
+         ON CONFLICT (event_id, group_name) DO UPDATE SET
+           outcome = CASE WHEN excluded.outcome = 'received' AND ${s}.deliveries.outcome <> 'received'
+                          THEN ${s}.deliveries.outcome ELSE excluded.outcome END,
+           attempts = greatest(${s}.deliveries.attempts, excluded.attempts),
+           updated_at = excluded.updated_at`,
+        [JSON.stringify([...latest.values()])],
+      )
+    }
+  }
+
+  async search(
+    condition: Condition | undefined,
+    limit: number,
+    cursor: string | undefined,
+  ): Promise<SearchPage> {
+    const params: unknown[] = []
+    const where: string[] = []
+    if (condition) where.push(compileCondition(condition, this.schema, params))
+    if (cursor !== undefined) {
+      const [time, id] = decodeCursor(cursor)
+      params.push(time, id)
+      where.push(`(e.time, e.id) < ($${params.length - 1}::timestamptz, $${params.length})`)
+    }
+    params.push(limit + 1)
+    const { rows } = await this.client.query<{
+      id: string
+      envelope: Event
+      recorded_at: Date | string
+      time: Date | string
+    }>(
+      `SELECT e.id, e.envelope, e.recorded_at, e.time FROM ${this.schema}.events e
+       ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY e.time DESC, e.id DESC LIMIT $${params.length}`,
+      params,
+    )
+    const page = rows.slice(0, limit)
+    const groups = await this.groupsOf(page.map((row) => row.id))
+    const last = page[page.length - 1]
+    return {
+      events: page.map((row) => ({
+        event: row.envelope,
+        recordedAt: iso(row.recorded_at),
+        groups: groups.get(row.id) ?? [],
+      })),
+      nextCursor: rows.length > limit && last ? encodeCursor(iso(last.time), last.id) : undefined,
+    }
+  }
+
+  async event(id: string): Promise<JournalEvent | undefined> {
+    const { rows } = await this.client.query<{ envelope: Event; recorded_at: Date | string }>(
+      `SELECT envelope, recorded_at FROM ${this.schema}.events WHERE id = $1`,
+      [id],
+    )
+    const row = rows[0]
+    if (!row) return undefined
+    return {
+      event: row.envelope,
+      recordedAt: iso(row.recorded_at),
+      groups: (await this.groupsOf([id])).get(id) ?? [],
+    }
+  }
+
+  async trace(id: string): Promise<EventTrace | undefined> {
+    const found = await this.event(id)
+    if (!found) return undefined
+    const { rows } = await this.client.query<StepRow>(
+      `SELECT * FROM ${this.schema}.steps WHERE event_id = $1 ORDER BY group_name, seq`,
+      [id],
+    )
+    const byGroup = new Map<string, AttemptRecord[]>()
+    for (const row of rows) {
+      const steps = byGroup.get(row.group_name) ?? []
+      steps.push(toStep(row))
+      byGroup.set(row.group_name, steps)
+    }
+    return {
+      event: found.event,
+      groups: found.groups.map(({ group, outcome }) => ({ group, outcome, steps: byGroup.get(group) ?? [] })),
+    }
+  }
+
+  /** Deletes events older than `before`, or beyond the newest `keep`, with their steps. */
+  async prune(options: {
+    readonly before?: string | undefined
+    readonly keep?: number | undefined
+  }): Promise<number> {
+    const s = this.schema
+    const params: unknown[] = []
+    const conditions: string[] = []
+    if (options.before !== undefined) {
+      params.push(options.before)
+      conditions.push(`time < $${params.length}::timestamptz`)
+    }
+    if (options.keep !== undefined) {
+      params.push(options.keep)
+      conditions.push(
+        `seq <= coalesce((SELECT seq FROM ${s}.events ORDER BY seq DESC OFFSET $${params.length} LIMIT 1), 0)`,
+      )
+    }
+    if (conditions.length === 0) return 0
+    const { rows } = await this.client.query<{ id: string }>(
+      `DELETE FROM ${s}.events WHERE ${conditions.join(' OR ')} RETURNING id`,
+      params,
+    )
+    if (rows.length > 0) {
+      const ids = JSON.stringify(rows.map((row) => row.id))
+      await this.client.query(
+        `DELETE FROM ${s}.steps WHERE event_id IN (SELECT jsonb_array_elements_text($1::jsonb))`,
+        [ids],
+      )
+      await this.client.query(
+        `DELETE FROM ${s}.deliveries WHERE event_id IN (SELECT jsonb_array_elements_text($1::jsonb))`,
+        [ids],
+      )
+    }
+    return rows.length
+  }
+
+  private async groupsOf(ids: readonly string[]): Promise<Map<string, JournalEvent['groups']>> {
+    const result = new Map<string, { group: string; outcome: Outcome | 'received'; attempts: number }[]>()
+    if (ids.length === 0) return result
+    const { rows } = await this.client.query<{
+      event_id: string
+      group_name: string
+      outcome: Outcome | 'received'
+      attempts: number
+    }>(
+      `SELECT event_id, group_name, outcome, attempts FROM ${this.schema}.deliveries
+       WHERE event_id IN (SELECT jsonb_array_elements_text($1::jsonb)) ORDER BY group_name`,
+      [JSON.stringify(ids)],
+    )
+    for (const row of rows) {
+      const groups = result.get(row.event_id) ?? []
+      groups.push({ group: row.group_name, outcome: row.outcome, attempts: Number(row.attempts) })
+      result.set(row.event_id, groups)
+    }
+    return result
+  }
+}
+
+function outcomeOf(step: AttemptRecord, previous: string | undefined): string {
+  switch (step.kind) {
+    case 'handled':
+    case 'duplicate-skipped':
+      return 'handled'
+    case 'dead-lettered':
+      return 'dead'
+    case 'failed':
+    case 'retry-scheduled':
+      return 'failing'
+    case 'received':
+    case 'replayed':
+      return previous ?? 'received'
+  }
+}
+
+interface StepRow {
+  event_id: string
+  group_name: string
+  kind: AttemptRecord['kind']
+  attempt: number
+  at: Date | string
+  duration_ms: number | null
+  error_name: string | null
+  error_message: string | null
+  error_stack: string | null
+  delay_ms: number | null
+  reason: string | null
+}
+
+function toStep(row: StepRow): AttemptRecord {
+  return {
+    eventId: row.event_id,
+    group: row.group_name,
+    kind: row.kind,
+    attempt: Number(row.attempt),
+    at: iso(row.at),
+    ...(row.duration_ms === null ? {} : { durationMs: Number(row.duration_ms) }),
+    ...(row.error_name === null ? {} : { errorName: row.error_name }),
+    ...(row.error_message === null ? {} : { errorMessage: row.error_message }),
+    ...(row.error_stack === null ? {} : { errorStack: row.error_stack }),
+    ...(row.delay_ms === null ? {} : { delayMs: Number(row.delay_ms) }),
+    ...(row.reason === null ? {} : { reason: row.reason }),
+  }
+}
+
+function iso(value: Date | string): string {
+  return value instanceof Date ? value.toISOString() : new Date(value).toISOString()
+}
+
+function encodeCursor(time: string, id: string): string {
+  return Buffer.from(JSON.stringify([time, id])).toString('base64url')
+}
+
+function decodeCursor(cursor: string): [string, string] {
+  try {
+    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown
+    if (Array.isArray(value) && typeof value[0] === 'string' && typeof value[1] === 'string')
+      return [value[0], value[1]]
+  } catch {
+    // reported below
+  }
+  throw new ConfigError(
+    'cursor is not one this journal returned: pass nextCursor from the previous page unchanged.',
+  )
+}

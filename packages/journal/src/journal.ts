@@ -1,0 +1,383 @@
+import {
+  type AnyEvents,
+  type Bus,
+  type BusJournal,
+  ConfigError,
+  defaultLogger,
+  type EventCatalogue,
+  type Logger,
+} from '@tidings/core'
+import { SqlJournal } from './journal-store.js'
+import { type Condition, parseQuery } from './query.js'
+import type {
+  AttemptRecord,
+  EventTrace,
+  JournalEvent,
+  JournalRecord,
+  Outcome,
+  SearchPage,
+} from './records.js'
+import { assertSchemaName, migrate } from './schema.js'
+import type { JournalStore } from './stores.js'
+
+export interface JournalOptions {
+  /** `postgresJournalStore({ connectionString })` or `pgliteJournalStore()`. */
+  readonly store: JournalStore
+  /** Records held while the store is slow or down; beyond it they are dropped and counted (default 10,000). */
+  readonly bufferSize?: number | undefined
+  /** Records per write (default 500). */
+  readonly batchSize?: number | undefined
+  /** How often the buffer is written when it is not full (default 100 ms). */
+  readonly flushIntervalMs?: number | undefined
+  /** Where the journal says it dropped records or lost its store (default: the bus's default logger). */
+  readonly logger?: Logger | undefined
+}
+
+export interface SearchOptions {
+  /** The query language (see the README): `type:order.* AND data.customer.email = "a@b.c"`. */
+  readonly query?: string | undefined
+  readonly type?: string | undefined
+  readonly id?: string | undefined
+  readonly group?: string | undefined
+  /** With `group`: where the event stands in that group; without: in any group. */
+  readonly outcome?: Outcome | undefined
+  readonly after?: Date | string | undefined
+  readonly before?: Date | string | undefined
+  /** Page size (default 50, at most 1,000). */
+  readonly limit?: number | undefined
+  /** `nextCursor` of the previous page. */
+  readonly cursor?: string | undefined
+}
+
+export interface JournalStats {
+  /** Records written to the store so far. */
+  readonly written: number
+  /** Records dropped because the buffer was full (the store was slow or down). */
+  readonly dropped: number
+  /** Records waiting in the buffer now. */
+  readonly buffered: number
+  /** The last write failure, if the last write failed. */
+  readonly lastError: string | undefined
+}
+
+/**
+ * A journal of every event and every handling step, written in the background. Give it to
+ * `createBus({ journal })` (or `journal.attach(bus)`); it observes the bus's lifecycle events and
+ * never blocks or fails handling: a slow or down store costs at most `bufferSize` records.
+ */
+export function createJournal(options: JournalOptions): Journal {
+  return new Journal(options)
+}
+
+export class Journal implements BusJournal {
+  private readonly buffer: JournalRecord[] = []
+  private readonly bufferSize: number
+  private readonly batchSize: number
+  private readonly flushIntervalMs: number
+  private readonly logger: Logger
+  private readonly store: JournalStore
+  private opened: Promise<SqlJournal & { close(): Promise<void> }> | undefined
+  private timer: NodeJS.Timeout | undefined
+  private flushing: Promise<void> | undefined
+  private written = 0
+  private dropped = 0
+  private lastError: string | undefined
+  private warnedDrop = false
+  private closed = false
+  private closing: Promise<void> | undefined
+  private readonly buses = new Set<Bus<AnyEvents>>()
+
+  constructor(options: JournalOptions) {
+    if (options === null || typeof options !== 'object' || typeof options.store?.open !== 'function') {
+      throw new ConfigError(
+        'createJournal({ store }) needs a store: postgresJournalStore({ connectionString }) or pgliteJournalStore().',
+      )
+    }
+    this.store = options.store
+    assertSchemaName(options.store.schema)
+    this.bufferSize = positive(options.bufferSize, 10_000, 'bufferSize')
+    this.batchSize = positive(options.batchSize, 500, 'batchSize')
+    this.flushIntervalMs = positive(options.flushIntervalMs, 100, 'flushIntervalMs')
+    this.logger = options.logger ?? defaultLogger
+  }
+
+  /** Observe a bus: every event it publishes or receives, and every handling step of its listeners. */
+  attach<Events extends EventCatalogue>(observed: Bus<Events>): void {
+    const bus = observed as unknown as Bus<AnyEvents>
+    if (this.buses.has(bus)) return
+    this.buses.add(bus)
+    const now = () => new Date().toISOString()
+    bus.on('published', ({ event }) => this.record({ kind: 'event', event, published: true }))
+    bus.on('received', ({ event, group, attempt }) => {
+      this.record({ kind: 'event', event, published: false })
+      this.step({ eventId: event.id, group, kind: 'received', attempt, at: now() })
+    })
+    bus.on('handled', ({ event, group, attempt, durationMs }) =>
+      this.step({ eventId: event.id, group, kind: 'handled', attempt, at: now(), durationMs }),
+    )
+    bus.on('failed', ({ event, group, attempt, error }) =>
+      this.step({ eventId: event.id, group, kind: 'failed', attempt, at: now(), ...errorFields(error) }),
+    )
+    bus.on('retry-scheduled', ({ event, group, nextAttempt, delayMs }) =>
+      this.step({
+        eventId: event.id,
+        group,
+        kind: 'retry-scheduled',
+        attempt: nextAttempt,
+        at: now(),
+        delayMs,
+      }),
+    )
+    bus.on('dead-lettered', ({ event, id, group, reason, history }) => {
+      if (event) this.record({ kind: 'event', event, published: false })
+      this.step({ eventId: id, group, kind: 'dead-lettered', attempt: history.length, at: now(), reason })
+    })
+    bus.on('duplicate-skipped', ({ event, group }) =>
+      this.step({ eventId: event.id, group, kind: 'duplicate-skipped', attempt: 0, at: now() }),
+    )
+    this.start()
+  }
+
+  /** Search newest first; see SearchOptions and the README for the query language. */
+  async search(options: SearchOptions = {}): Promise<SearchPage> {
+    const limit = options.limit ?? 50
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+      throw new ConfigError(
+        `journal.search({ limit }) must be a whole number from 1 to 1000, got ${String(limit)}.`,
+      )
+    }
+    const condition = combine([
+      options.query === undefined ? undefined : parseQuery(String(options.query)),
+      options.type === undefined ? undefined : { kind: 'type', pattern: options.type },
+      options.id === undefined ? undefined : { kind: 'field', field: 'id', value: options.id },
+      options.outcome === undefined
+        ? options.group === undefined
+          ? undefined
+          : { kind: 'group', group: options.group }
+        : {
+            kind: 'outcome',
+            outcome: options.outcome,
+            ...(options.group === undefined ? {} : { group: options.group }),
+          },
+      options.after === undefined
+        ? undefined
+        : { kind: 'time', bound: 'after', at: toIso(options.after, 'after') },
+      options.before === undefined
+        ? undefined
+        : { kind: 'time', bound: 'before', at: toIso(options.before, 'before') },
+    ])
+    return (await this.open()).search(condition, limit, options.cursor)
+  }
+
+  /** One event with where it stands in each group; undefined when the journal never saw it. */
+  async event(id: string): Promise<JournalEvent | undefined> {
+    return (await this.open()).event(assertId(id))
+  }
+
+  /** Every step of one event, per group, oldest first. */
+  async trace(id: string): Promise<EventTrace | undefined> {
+    return (await this.open()).trace(assertId(id))
+  }
+
+  /**
+   * Send an event again to one group only, as a new attempt chain (attempt 1), whatever became of it:
+   * `bus.sendToGroup`. The journal records the replay in the group's trace.
+   */
+  async replay<Events extends EventCatalogue>(id: string, group: string, bus: Bus<Events>): Promise<void> {
+    await this.flush() // an event seen a moment ago may still be in the buffer
+    const found = await this.event(id)
+    if (!found) throw new ConfigError(`The journal has no event with id ${id}: search for it first.`)
+    // Recorded before sending, so the trace reads "replayed", then the new attempt's steps.
+    const replayed: JournalRecord = {
+      kind: 'attempt',
+      attempt: { eventId: id, group, kind: 'replayed', attempt: 1, at: new Date().toISOString() },
+    }
+    this.buffer.push(replayed)
+    try {
+      await bus.sendToGroup(group, found.event)
+    } catch (error) {
+      const index = this.buffer.indexOf(replayed)
+      if (index >= 0) this.buffer.splice(index, 1)
+      throw error
+    }
+    await this.flush()
+  }
+
+  /** Deletes old events: older than `maxAgeMs`, or beyond the newest `maxEvents`. Returns how many. */
+  async prune(options: { readonly maxAgeMs?: number; readonly maxEvents?: number }): Promise<number> {
+    const { maxAgeMs, maxEvents } = options ?? {}
+    if (maxAgeMs === undefined && maxEvents === undefined) {
+      throw new ConfigError('journal.prune() needs maxAgeMs, maxEvents or both.')
+    }
+    if (maxAgeMs !== undefined) positive(maxAgeMs, 1, 'maxAgeMs')
+    if (maxEvents !== undefined && !(Number.isInteger(maxEvents) && maxEvents >= 0)) {
+      throw new ConfigError(
+        `journal.prune({ maxEvents }) must be a whole number >= 0, got ${String(maxEvents)}.`,
+      )
+    }
+    return (await this.open()).prune({
+      before: maxAgeMs === undefined ? undefined : new Date(Date.now() - maxAgeMs).toISOString(),
+      keep: maxEvents,
+    })
+  }
+
+  stats(): JournalStats {
+    return {
+      written: this.written,
+      dropped: this.dropped,
+      buffered: this.buffer.length,
+      lastError: this.lastError,
+    }
+  }
+
+  /** Write what is buffered now (tests, shutdown). Never rejects: a failed write stays buffered. */
+  async flush(): Promise<void> {
+    while (this.flushing) await this.flushing
+    if (this.buffer.length === 0) return
+    this.flushing = this.writeBuffered().finally(() => {
+      this.flushing = undefined
+    })
+    await this.flushing
+  }
+
+  /** Flush (up to 5 s), then close the store. Called by the bus at the end of its close(). */
+  async close(): Promise<void> {
+    if (this.closing) return this.closing
+    this.closing = this.shutdown()
+    return this.closing
+  }
+
+  private async shutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer)
+    const deadline = Date.now() + 5_000
+    while (this.buffer.length > 0 && Date.now() < deadline && this.lastError === undefined) await this.flush()
+    if (this.buffer.length > 0) {
+      this.logger.warn(
+        { records: this.buffer.length, store: this.store.description },
+        'journal: closing with records the store did not take; they are lost',
+      )
+    }
+    this.closed = true
+    const opened = this.opened
+    this.opened = undefined
+    if (opened) await (await opened.catch(() => undefined))?.close()
+  }
+
+  private record(record: JournalRecord): void {
+    if (this.closed) return
+    if (this.buffer.length >= this.bufferSize) {
+      this.dropped += 1
+      if (!this.warnedDrop) {
+        this.warnedDrop = true
+        this.logger.warn(
+          { bufferSize: this.bufferSize, store: this.store.description, lastError: this.lastError },
+          'journal: the store is not keeping up; dropping journal records (counted in journal.stats().dropped) — handling goes on',
+        )
+      }
+      return
+    }
+    this.buffer.push(record)
+    if (this.buffer.length >= this.batchSize && !this.flushing) void this.flush()
+  }
+
+  private step(step: AttemptRecord): void {
+    this.record({ kind: 'attempt', attempt: step })
+  }
+
+  private start(): void {
+    if (this.timer || this.closing) return
+    this.timer = setInterval(() => {
+      if (!this.flushing && this.buffer.length > 0) void this.flush()
+    }, this.flushIntervalMs)
+    this.timer.unref()
+  }
+
+  private async writeBuffered(): Promise<void> {
+    while (this.buffer.length > 0) {
+      const batch = this.buffer.slice(0, this.batchSize)
+      try {
+        await (await this.open()).write(batch)
+      } catch (error) {
+        if (this.lastError === undefined) {
+          this.logger.error(
+            { err: error, store: this.store.description },
+            'journal: writing to the store failed; records stay buffered and are written once it is back',
+          )
+        }
+        this.lastError = (error as Error)?.message ?? String(error)
+        return
+      }
+      this.buffer.splice(0, batch.length)
+      this.written += batch.length
+      this.lastError = undefined
+      this.warnedDrop = false
+    }
+  }
+
+  private open(): Promise<SqlJournal & { close(): Promise<void> }> {
+    if (this.closed && this.opened === undefined) {
+      return Promise.reject(
+        new ConfigError(
+          'This journal is closed (closing its bus closes it): create a new one on the same store to read it.',
+        ),
+      )
+    }
+    if (this.opened === undefined) {
+      const opening = (async () => {
+        const client = await this.store.open()
+        try {
+          await migrate(client, this.store.schema)
+        } catch (error) {
+          await client.close().catch(() => {})
+          throw error
+        }
+        return Object.assign(new SqlJournal(client, this.store.schema), { close: () => client.close() })
+      })()
+      this.opened = opening
+      // A store that was down is opened again by the next write or query.
+      opening.catch(() => {
+        if (this.opened === opening) this.opened = undefined
+      })
+    }
+    return this.opened
+  }
+}
+
+function combine(conditions: readonly (Condition | undefined)[]): Condition | undefined {
+  const present = conditions.filter((condition): condition is Condition => condition !== undefined)
+  if (present.length === 0) return undefined
+  return present.length === 1 ? present[0] : { kind: 'and', terms: present }
+}
+
+function errorFields(error: unknown): Partial<AttemptRecord> {
+  const candidate = error as { name?: unknown; message?: unknown; stack?: unknown } | null
+  const stack =
+    typeof candidate?.stack === 'string' ? candidate.stack.split('\n').slice(0, 6).join('\n') : undefined
+  return {
+    errorName: typeof candidate?.name === 'string' ? candidate.name : 'Error',
+    errorMessage: typeof candidate?.message === 'string' ? candidate.message : String(error),
+    ...(stack === undefined ? {} : { errorStack: stack }),
+  }
+}
+
+function positive(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new ConfigError(`createJournal({ ${name} }) must be a positive number, got ${String(value)}.`)
+  }
+  return value
+}
+
+function toIso(value: Date | string, name: string): string {
+  const time = value instanceof Date ? value.getTime() : Date.parse(value)
+  if (Number.isNaN(time))
+    throw new ConfigError(`journal.search({ ${name} }) must be a Date or an ISO time, got ${String(value)}.`)
+  return new Date(time).toISOString()
+}
+
+function assertId(id: unknown): string {
+  if (typeof id !== 'string' || id.length === 0 || id.length > 200) {
+    throw new ConfigError(`An event id is a non-empty string (as in event.id), got ${JSON.stringify(id)}.`)
+  }
+  return id
+}

@@ -1,0 +1,114 @@
+import { ConfigError } from '@tidings/core'
+import type { SqlClient } from './sql-client.js'
+
+export interface PostgresStoreOptions {
+  /** `postgres://user@host:5432/db`; or give `pool`. */
+  readonly connectionString?: string | undefined
+  /** A `pg.Pool` of your own (the journal does not end it on close). */
+  readonly pool?: PgPoolLike | undefined
+  /** Where the journal's tables live (default `tidings_journal`). */
+  readonly schema?: string | undefined
+  /** Connections of the journal's own pool (default 4). */
+  readonly maxConnections?: number | undefined
+}
+
+export interface PgPoolLike {
+  query(text: string, params?: unknown[]): Promise<{ rows: object[] }>
+  connect(): Promise<{ query(text: string): Promise<unknown>; release(error?: unknown): void }>
+  end(): Promise<void>
+}
+
+/** A journal store description: what createJournal opens. */
+export interface JournalStore {
+  readonly schema: string
+  /** Opens the database client (lazily loaded driver). */
+  open(): Promise<SqlClient>
+  /** Redacted, for logs. */
+  readonly description: string
+}
+
+/** PostgreSQL through `pg` (install it beside the journal): the production store. */
+export function postgresJournalStore(options: PostgresStoreOptions): JournalStore {
+  if (options === null || typeof options !== 'object' || (!options.connectionString && !options.pool)) {
+    throw new ConfigError(
+      'postgresJournalStore({ connectionString }) needs a connection string such as postgres://user@127.0.0.1:5432/app, or a pg Pool as { pool }.',
+    )
+  }
+  return {
+    schema: options.schema ?? 'tidings_journal',
+    description: options.connectionString
+      ? options.connectionString.replace(/\/\/([^@/]*)@/, '//***@')
+      : 'a pg Pool',
+    async open() {
+      let pool = options.pool
+      const owned = pool === undefined
+      if (pool === undefined) {
+        const pg = await import('pg').catch((error: unknown) => {
+          throw new ConfigError('postgresJournalStore needs the pg package: npm install pg', { cause: error })
+        })
+        pool = new pg.default.Pool({
+          connectionString: options.connectionString,
+          max: options.maxConnections ?? 4,
+          connectionTimeoutMillis: 5_000,
+        }) as unknown as PgPoolLike
+        // An idle client's error (server restart) must not crash the process: the next query reconnects.
+        ;(pool as unknown as { on(event: string, listener: () => void): void }).on('error', () => {})
+      }
+      const using = pool
+      return {
+        query: async (text, params) => (await using.query(text, params as unknown[])) as { rows: never[] },
+        async exec(text) {
+          const client = await using.connect()
+          try {
+            await client.query(text)
+            client.release()
+          } catch (error) {
+            await client.query('ROLLBACK').catch(() => {})
+            client.release(error)
+            throw error
+          }
+        },
+        close: async () => {
+          if (owned) await using.end()
+        },
+      }
+    },
+  }
+}
+
+export interface PgliteStoreOptions {
+  /** A directory to keep the journal in; default: in memory (gone when the process ends). */
+  readonly dataDir?: string | undefined
+  readonly schema?: string | undefined
+}
+
+/** PGlite: PostgreSQL compiled to WebAssembly, in-process, no server. For local development and demos. */
+export function pgliteJournalStore(options: PgliteStoreOptions = {}): JournalStore {
+  return {
+    schema: options.schema ?? 'tidings_journal',
+    description: options.dataDir ? `PGlite at ${options.dataDir}` : 'PGlite in memory',
+    async open() {
+      const { PGlite } = await import('@electric-sql/pglite').catch((error: unknown) => {
+        throw new ConfigError(
+          'pgliteJournalStore needs @electric-sql/pglite: npm install @electric-sql/pglite',
+          {
+            cause: error,
+          },
+        )
+      })
+      const database = options.dataDir ? new PGlite(options.dataDir) : new PGlite()
+      return {
+        query: async (text, params) => (await database.query(text, params as unknown[])) as { rows: never[] },
+        async exec(text) {
+          try {
+            await database.exec(text)
+          } catch (error) {
+            await database.exec('ROLLBACK').catch(() => {})
+            throw error
+          }
+        },
+        close: () => database.close(),
+      }
+    },
+  }
+}
