@@ -1,11 +1,12 @@
 /**
- * `npm run bench -- <transport>`: runs one transport's benchmark (memory, amqp, redis, nats), or all.
+ * `npm run bench -- <transport>`: runs one transport's benchmark (memory, amqp, redis, nats, journal), or all.
  */
 const benches: Record<string, () => Promise<unknown>> = {
   memory: () => import('./memory.js'),
   amqp: () => import('./amqp.js'),
   redis: () => import('./redis.js'),
   nats: () => import('./nats.js'),
+  journal: () => import('./journal.js'),
 }
 
 const requested = process.argv.slice(2).filter((argument) => !argument.startsWith('-'))

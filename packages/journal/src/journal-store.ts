@@ -7,6 +7,7 @@ import type {
   JournalEvent,
   JournalRecord,
   Outcome,
+  PendingStep,
   SearchPage,
 } from './records.js'
 import type { SqlClient } from './sql-client.js'
@@ -21,7 +22,7 @@ export class SqlJournal {
   /** One batch in three statements, each taking its rows as one JSON parameter. */
   async write(records: readonly JournalRecord[]): Promise<void> {
     const events = new Map<string, { event: Event; published: boolean }>()
-    const steps: AttemptRecord[] = []
+    const steps: PendingStep[] = []
     for (const record of records) {
       if (record.kind === 'event') {
         const known = events.get(record.event.id)
@@ -40,7 +41,7 @@ export class SqlJournal {
         time: event.time,
         key: event.key ?? null,
         data: event.data ?? null,
-        envelope: event,
+        envelope: withoutData(event), // the data column holds it once
         published,
       }))
       await this.client.query(
@@ -53,9 +54,9 @@ export class SqlJournal {
     }
     if (steps.length > 0) {
       await this.client.query(
-        `INSERT INTO ${s}.steps (event_id, group_name, kind, attempt, at, duration_ms, error_name, error_message, error_stack, delay_ms, reason)
-         SELECT event_id, group_name, kind, attempt, at, duration_ms, error_name, error_message, error_stack, delay_ms, reason
-         FROM jsonb_to_recordset($1::jsonb) AS r(event_id text, group_name text, kind text, attempt integer, at timestamptz, duration_ms double precision, error_name text, error_message text, error_stack text, delay_ms double precision, reason text)`,
+        `INSERT INTO ${s}.steps (event_id, group_name, kind, attempt, at, received_at, duration_ms, error_name, error_message, error_stack, delay_ms, reason)
+         SELECT event_id, group_name, kind, attempt, at, received_at, duration_ms, error_name, error_message, error_stack, delay_ms, reason
+         FROM jsonb_to_recordset($1::jsonb) AS r(event_id text, group_name text, kind text, attempt integer, at timestamptz, received_at timestamptz, duration_ms double precision, error_name text, error_message text, error_stack text, delay_ms double precision, reason text)`,
         [
           JSON.stringify(
             steps.map((step) => ({
@@ -63,7 +64,8 @@ export class SqlJournal {
               group_name: step.group,
               kind: step.kind,
               attempt: step.attempt,
-              at: step.at,
+              at: new Date(step.at).toISOString(),
+              received_at: step.receivedAt === undefined ? null : new Date(step.receivedAt).toISOString(),
               duration_ms: step.durationMs ?? null,
               error_name: step.errorName ?? null,
               error_message: step.errorMessage ?? null,
@@ -77,7 +79,7 @@ export class SqlJournal {
       // Where each (event, group) stands after this batch: its last step decides.
       const latest = new Map<
         string,
-        { event_id: string; group_name: string; outcome: string; attempts: number; at: string }
+        { event_id: string; group_name: string; outcome: string; attempts: number; at: number }
       >()
       for (const step of steps) {
         const key = `${step.eventId}\u0000${step.group}`
@@ -99,7 +101,7 @@ export class SqlJournal {
                           THEN ${s}.deliveries.outcome ELSE excluded.outcome END,
            attempts = greatest(${s}.deliveries.attempts, excluded.attempts),
            updated_at = excluded.updated_at`,
-        [JSON.stringify([...latest.values()])],
+        [JSON.stringify([...latest.values()].map((row) => ({ ...row, at: new Date(row.at).toISOString() })))],
       )
     }
   }
@@ -124,7 +126,7 @@ export class SqlJournal {
       recorded_at: Date | string
       time: Date | string
     }>(
-      `SELECT e.id, e.envelope, e.recorded_at, e.time FROM ${this.schema}.events e
+      `SELECT e.id, ${ENVELOPE} AS envelope, e.recorded_at, e.time FROM ${this.schema}.events e
        ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
        ORDER BY e.time DESC, e.id DESC LIMIT $${params.length}`,
       params,
@@ -144,7 +146,7 @@ export class SqlJournal {
 
   async event(id: string): Promise<JournalEvent | undefined> {
     const { rows } = await this.client.query<{ envelope: Event; recorded_at: Date | string }>(
-      `SELECT envelope, recorded_at FROM ${this.schema}.events WHERE id = $1`,
+      `SELECT ${ENVELOPE} AS envelope, recorded_at FROM ${this.schema}.events e WHERE id = $1`,
       [id],
     )
     const row = rows[0]
@@ -169,6 +171,7 @@ export class SqlJournal {
       steps.push(toStep(row))
       byGroup.set(row.group_name, steps)
     }
+    for (const [group, steps] of byGroup) byGroup.set(group, foldReceived(steps))
     return {
       event: found.event,
       groups: found.groups.map(({ group, outcome }) => ({ group, outcome, steps: byGroup.get(group) ?? [] })),
@@ -234,7 +237,39 @@ export class SqlJournal {
   }
 }
 
-function outcomeOf(step: AttemptRecord, previous: string | undefined): string {
+/** The event as published: its envelope with the data put back. */
+const ENVELOPE = `e.envelope || jsonb_build_object('data', e.data)`
+
+function withoutData(event: Event): Omit<Event, 'data'> {
+  const { data: _data, ...envelope } = event
+  return envelope
+}
+
+/**
+ * One shape whatever was written when: a received step whose attempt has an outcome is shown as the
+ * outcome's `receivedAt`; one without (a handler still running, or a process that died) stays.
+ */
+function foldReceived(steps: readonly AttemptRecord[]): AttemptRecord[] {
+  const outcomes = new Map<number, AttemptRecord>()
+  for (const step of steps) {
+    if (step.kind === 'handled' || step.kind === 'failed' || step.kind === 'duplicate-skipped') {
+      outcomes.set(step.attempt, step)
+    }
+  }
+  const receivedAt = new Map<number, string>()
+  const kept = steps.filter((step) => {
+    if (step.kind !== 'received' || !outcomes.has(step.attempt)) return true
+    receivedAt.set(step.attempt, step.at)
+    return false
+  })
+  return kept.map((step) =>
+    step.receivedAt === undefined && receivedAt.has(step.attempt) && outcomes.get(step.attempt) === step
+      ? { ...step, receivedAt: receivedAt.get(step.attempt)! }
+      : step,
+  )
+}
+
+function outcomeOf(step: PendingStep, previous: string | undefined): string {
   switch (step.kind) {
     case 'handled':
     case 'duplicate-skipped':
@@ -256,6 +291,7 @@ interface StepRow {
   kind: AttemptRecord['kind']
   attempt: number
   at: Date | string
+  received_at: Date | string | null
   duration_ms: number | null
   error_name: string | null
   error_message: string | null
@@ -271,6 +307,7 @@ function toStep(row: StepRow): AttemptRecord {
     kind: row.kind,
     attempt: Number(row.attempt),
     at: iso(row.at),
+    ...(row.received_at === null ? {} : { receivedAt: iso(row.received_at) }),
     ...(row.duration_ms === null ? {} : { durationMs: Number(row.duration_ms) }),
     ...(row.error_name === null ? {} : { errorName: row.error_name }),
     ...(row.error_message === null ? {} : { errorMessage: row.error_message }),

@@ -4,6 +4,7 @@ import {
   type BusJournal,
   ConfigError,
   defaultLogger,
+  type Event,
   type EventCatalogue,
   type Logger,
 } from '@tidings/core'
@@ -15,6 +16,7 @@ import type {
   JournalEvent,
   JournalRecord,
   Outcome,
+  PendingStep,
   SearchPage,
 } from './records.js'
 import { assertSchemaName, migrate } from './schema.js'
@@ -25,7 +27,7 @@ export interface JournalOptions {
   readonly store: JournalStore
   /** Records held while the store is slow or down; beyond it they are dropped and counted (default 10,000). */
   readonly bufferSize?: number | undefined
-  /** Records per write (default 500). */
+  /** Records per write (default 2,000). */
   readonly batchSize?: number | undefined
   /** How often the buffer is written when it is not full (default 100 ms). */
   readonly flushIntervalMs?: number | undefined
@@ -84,8 +86,15 @@ export class Journal implements BusJournal {
   private lastError: string | undefined
   private warnedDrop = false
   private closed = false
+  private retryAt = 0
+  private retryDelayMs = 0
   private closing: Promise<void> | undefined
   private readonly buses = new Set<Bus<AnyEvents>>()
+  private recentEvents = new Set<string>()
+  private olderEvents = new Set<string>()
+  /** Received steps by attempt, until their outcome arrives. */
+  private openAttempts = new Map<string, JournalRecord>()
+  private olderAttempts = new Map<string, JournalRecord>()
 
   constructor(options: JournalOptions) {
     if (options === null || typeof options !== 'object' || typeof options.store?.open !== 'function') {
@@ -96,7 +105,7 @@ export class Journal implements BusJournal {
     this.store = options.store
     assertSchemaName(options.store.schema)
     this.bufferSize = positive(options.bufferSize, 10_000, 'bufferSize')
-    this.batchSize = positive(options.batchSize, 500, 'batchSize')
+    this.batchSize = positive(options.batchSize, 2_000, 'batchSize')
     this.flushIntervalMs = positive(options.flushIntervalMs, 100, 'flushIntervalMs')
     this.logger = options.logger ?? defaultLogger
   }
@@ -106,17 +115,17 @@ export class Journal implements BusJournal {
     const bus = observed as unknown as Bus<AnyEvents>
     if (this.buses.has(bus)) return
     this.buses.add(bus)
-    const now = () => new Date().toISOString()
-    bus.on('published', ({ event }) => this.record({ kind: 'event', event, published: true }))
+    const now = Date.now
+    bus.on('published', ({ event }) => this.recordEvent(event, true))
     bus.on('received', ({ event, group, attempt }) => {
-      this.record({ kind: 'event', event, published: false })
-      this.step({ eventId: event.id, group, kind: 'received', attempt, at: now() })
+      this.recordEvent(event, false)
+      this.received(event.id, group, attempt, now())
     })
     bus.on('handled', ({ event, group, attempt, durationMs }) =>
-      this.step({ eventId: event.id, group, kind: 'handled', attempt, at: now(), durationMs }),
+      this.outcome({ eventId: event.id, group, kind: 'handled', attempt, at: now(), durationMs }),
     )
     bus.on('failed', ({ event, group, attempt, error }) =>
-      this.step({ eventId: event.id, group, kind: 'failed', attempt, at: now(), ...errorFields(error) }),
+      this.outcome({ eventId: event.id, group, kind: 'failed', attempt, at: now(), ...errorFields(error) }),
     )
     bus.on('retry-scheduled', ({ event, group, nextAttempt, delayMs }) =>
       this.step({
@@ -129,8 +138,15 @@ export class Journal implements BusJournal {
       }),
     )
     bus.on('dead-lettered', ({ event, id, group, reason, history }) => {
-      if (event) this.record({ kind: 'event', event, published: false })
-      this.step({ eventId: id, group, kind: 'dead-lettered', attempt: history.length, at: now(), reason })
+      if (event) this.recordEvent(event, false)
+      this.step({
+        eventId: id,
+        group,
+        kind: 'dead-lettered',
+        attempt: Math.max(1, history.length),
+        at: now(),
+        reason,
+      })
     })
     bus.on('duplicate-skipped', ({ event, group }) =>
       this.step({ eventId: event.id, group, kind: 'duplicate-skipped', attempt: 0, at: now() }),
@@ -190,7 +206,7 @@ export class Journal implements BusJournal {
     // Recorded before sending, so the trace reads "replayed", then the new attempt's steps.
     const replayed: JournalRecord = {
       kind: 'attempt',
-      attempt: { eventId: id, group, kind: 'replayed', attempt: 1, at: new Date().toISOString() },
+      attempt: { eventId: id, group, kind: 'replayed', attempt: 1, at: Date.now() },
     }
     this.buffer.push(replayed)
     try {
@@ -277,26 +293,78 @@ export class Journal implements BusJournal {
       return
     }
     this.buffer.push(record)
-    if (this.buffer.length >= this.batchSize && !this.flushing) void this.flush()
+    // A full batch goes out at once while the store is healthy; a failing store is retried by the
+    // timer only, not on every record.
+    if (this.buffer.length >= this.batchSize && !this.flushing && this.lastError === undefined)
+      void this.flush()
   }
 
-  private step(step: AttemptRecord): void {
+  private step(step: PendingStep): void {
     this.record({ kind: 'attempt', attempt: step })
+  }
+
+  /** An event row once per id (a process that publishes and handles it sees it twice). */
+  private recordEvent(event: Event, published: boolean): void {
+    if (this.recentEvents.has(event.id) || this.olderEvents.has(event.id)) return
+    // Two generations instead of evicting one by one: deleting a Set's oldest entry again and
+    // again makes V8 skip ever more tombstones to find the next one.
+    if (this.recentEvents.size >= RECENT_EVENTS) {
+      this.olderEvents = this.recentEvents
+      this.recentEvents = new Set()
+    }
+    this.recentEvents.add(event.id)
+    this.record({ kind: 'event', event, published })
+  }
+
+  /** A received step waits in the buffer; its attempt's outcome usually arrives before it is written. */
+  private received(eventId: string, group: string, attempt: number, at: number): void {
+    const record: JournalRecord = {
+      kind: 'attempt',
+      attempt: { eventId, group, kind: 'received', attempt, at },
+    }
+    // Attempts whose outcome never comes (a process stopped mid-handler) are forgotten a generation later.
+    if (this.openAttempts.size >= this.bufferSize) {
+      this.olderAttempts = this.openAttempts
+      this.openAttempts = new Map()
+    }
+    this.openAttempts.set(attemptKey(eventId, group, attempt), record)
+    this.record(record)
+  }
+
+  /**
+   * The outcome of an attempt carries its receive time; the separate received step is dropped when
+   * it is still unwritten, so a handled event costs one step row, not two.
+   */
+  private outcome(step: PendingStep): void {
+    const key = attemptKey(step.eventId, step.group, step.attempt)
+    const received = this.openAttempts.get(key) ?? this.olderAttempts.get(key)
+    this.openAttempts.delete(key)
+    if (received?.kind !== 'attempt') return this.step(step)
+    if (!received.sent) received.folded = true
+    this.step({ ...step, receivedAt: received.attempt.at })
   }
 
   private start(): void {
     if (this.timer || this.closing) return
     this.timer = setInterval(() => {
-      if (!this.flushing && this.buffer.length > 0) void this.flush()
+      if (!this.flushing && this.buffer.length > 0 && Date.now() >= this.retryAt) void this.flush()
     }, this.flushIntervalMs)
     this.timer.unref()
   }
 
   private async writeBuffered(): Promise<void> {
     while (this.buffer.length > 0) {
-      const batch = this.buffer.slice(0, this.batchSize)
+      const taken = this.buffer.slice(0, this.batchSize)
+      const batch: JournalRecord[] = []
+      for (const record of taken) {
+        if (record.kind === 'attempt') {
+          if (record.folded) continue
+          record.sent = true
+        }
+        batch.push(record)
+      }
       try {
-        await (await this.open()).write(batch)
+        if (batch.length > 0) await (await this.open()).write(batch)
       } catch (error) {
         if (this.lastError === undefined) {
           this.logger.error(
@@ -305,11 +373,15 @@ export class Journal implements BusJournal {
           )
         }
         this.lastError = (error as Error)?.message ?? String(error)
+        // A store that is down is tried again after a growing pause (up to 30 s), not every tick.
+        this.retryDelayMs = Math.min(30_000, Math.max(250, this.retryDelayMs * 2))
+        this.retryAt = Date.now() + this.retryDelayMs
         return
       }
-      this.buffer.splice(0, batch.length)
+      this.buffer.splice(0, taken.length)
       this.written += batch.length
       this.lastError = undefined
+      this.retryDelayMs = 0
       this.warnedDrop = false
     }
   }
@@ -343,13 +415,20 @@ export class Journal implements BusJournal {
   }
 }
 
+/** Event ids remembered to write each event row once. */
+const RECENT_EVENTS = 10_000
+
+function attemptKey(eventId: string, group: string, attempt: number): string {
+  return `${eventId}\u0000${group}\u0000${attempt}`
+}
+
 function combine(conditions: readonly (Condition | undefined)[]): Condition | undefined {
   const present = conditions.filter((condition): condition is Condition => condition !== undefined)
   if (present.length === 0) return undefined
   return present.length === 1 ? present[0] : { kind: 'and', terms: present }
 }
 
-function errorFields(error: unknown): Partial<AttemptRecord> {
+function errorFields(error: unknown): Pick<AttemptRecord, 'errorName' | 'errorMessage' | 'errorStack'> {
   const candidate = error as { name?: unknown; message?: unknown; stack?: unknown } | null
   const stack =
     typeof candidate?.stack === 'string' ? candidate.stack.split('\n').slice(0, 6).join('\n') : undefined

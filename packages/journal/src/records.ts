@@ -18,6 +18,11 @@ export interface AttemptRecord {
   readonly attempt: number
   /** RFC 3339 */
   readonly at: string
+  /**
+   * When the attempt was received, on its outcome step (handled, failed, duplicate skipped): the
+   * separate `received` step is folded into it when both are written together.
+   */
+  readonly receivedAt?: string | undefined
   readonly durationMs?: number | undefined
   readonly errorName?: string | undefined
   readonly errorMessage?: string | undefined
@@ -27,10 +32,23 @@ export interface AttemptRecord {
   readonly reason?: string | undefined
 }
 
+/** A step as buffered: times as epoch milliseconds (formatted in the background, when written). */
+export interface PendingStep extends Omit<AttemptRecord, 'at' | 'receivedAt'> {
+  readonly at: number
+  readonly receivedAt?: number | undefined
+}
+
 /** A buffered write: an event seen (published or received), or a step of its handling. */
 export type JournalRecord =
   | { readonly kind: 'event'; readonly event: Event; readonly published: boolean }
-  | { readonly kind: 'attempt'; readonly attempt: AttemptRecord }
+  | {
+      readonly kind: 'attempt'
+      readonly attempt: PendingStep
+      /** Handed to the store: too late to fold into its outcome. */
+      sent?: boolean
+      /** A received step folded into its outcome: skipped when written. */
+      folded?: boolean
+    }
 
 /** Where an event stands in one group, from its last step. */
 export type Outcome = 'handled' | 'failing' | 'dead'

@@ -33,6 +33,7 @@ export const MIGRATIONS: readonly ((schema: string) => string)[] = [
       kind text NOT NULL,
       attempt integer NOT NULL,
       at timestamptz NOT NULL,
+      received_at timestamptz,
       duration_ms double precision,
       error_name text,
       error_message text,

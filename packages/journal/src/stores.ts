@@ -50,6 +50,9 @@ export function postgresJournalStore(options: PostgresStoreOptions): JournalStor
           connectionString: options.connectionString,
           max: options.maxConnections ?? 4,
           connectionTimeoutMillis: 5_000,
+          // A journal can lose its last moments in a PostgreSQL crash (the bus keeps its own
+          // guarantees); not waiting for each commit's flush to disk keeps it off the bus's back.
+          options: '-c synchronous_commit=off',
         }) as unknown as PgPoolLike
         // An idle client's error (server restart) must not crash the process: the next query reconnects.
         ;(pool as unknown as { on(event: string, listener: () => void): void }).on('error', () => {})

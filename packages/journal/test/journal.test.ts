@@ -45,19 +45,20 @@ describe.each(STORES)('the journal on $name', (kind) => {
     const kinds = (trace: typeof shipped) =>
       shipping(trace).steps.map((step) => `${step.kind}:${step.attempt}`)
     expect(kinds(poison)).toEqual([
-      'received:1',
       'failed:1',
       'retry-scheduled:2',
-      'received:2',
       'failed:2',
       'retry-scheduled:3',
-      'received:3',
       'failed:3',
       'dead-lettered:3',
     ])
     expect(kinds(shipped).at(-1)).toBe(
-      `handled:${kinds(shipped).filter((step) => step.startsWith('received')).length}`,
+      `handled:${kinds(shipped).filter((step) => step.startsWith('failed')).length + 1}`,
     )
+    // Each attempt's outcome says when it was received (the received step is folded into it).
+    for (const step of shipping(poison).steps.filter((each) => each.kind === 'failed')) {
+      expect(Date.parse(step.receivedAt!)).toBeLessThanOrEqual(Date.parse(step.at))
+    }
     const failure = shipping(poison).steps.find((step) => step.kind === 'failed')!
     expect(failure).toMatchObject({
       errorName: 'Error',
@@ -138,13 +139,8 @@ describe.each(STORES)('the journal on $name', (kind) => {
     await journal.flush()
     const trace = await journal.trace(sent.id)
     const audit = trace!.groups.find((group) => group.group === 'shop-audit')!
-    expect(audit.steps.map((step) => step.kind)).toEqual([
-      'received',
-      'handled',
-      'replayed',
-      'received',
-      'handled',
-    ])
+    expect(audit.steps.map((step) => step.kind)).toEqual(['handled', 'replayed', 'handled'])
+    expect(audit.steps.filter((step) => step.kind === 'handled').every((step) => step.receivedAt)).toBe(true)
     await expect(journal.replay('no-such-event', 'shop-audit', bus)).rejects.toThrow(/no event with id/)
     await bus.close()
     await expect(journal.search()).rejects.toThrow(/journal is closed/)
@@ -198,7 +194,7 @@ describe('a journal whose store is down', () => {
     while (handled < 200) await new Promise((resolve) => setTimeout(resolve, 5))
     const stats = journal.stats()
     expect(stats.buffered).toBe(50)
-    expect(stats.dropped).toBeGreaterThan(500) // 200 published + 200 received + 400 steps, less 50
+    expect(stats.dropped).toBeGreaterThan(400) // 200 event rows + 200 received + 200 handled steps, less 50
     expect(stats.written).toBe(0)
     expect(warnings.filter((message) => message.includes('dropping journal records'))).toHaveLength(1)
     expect(errors.join('\n')).not.toContain('secret')
@@ -216,5 +212,41 @@ describe('a journal whose store is down', () => {
     expect(() =>
       createJournal({ store: postgresJournalStore({ connectionString: 'postgres://x/y' }), bufferSize: 0 }),
     ).toThrow(/bufferSize/)
+  })
+})
+
+describe('a handler still running, or a process that died in it', () => {
+  it('shows the received step of an attempt that has no outcome yet', async () => {
+    const store = STORES[0]!.make()
+    const journal = createJournal({ store, flushIntervalMs: 5, logger: silentLogger })
+    const bus = createBus({ service: 'shop', url: `memory://running-${Math.random()}`, journal })
+    let release: () => void = () => {}
+    const running = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    let started = false
+    bus.listen(
+      'report.requested',
+      async () => {
+        started = true
+        await running
+      },
+      { name: 'reports' },
+    )
+    await bus.start()
+    const sent = await bus.publish('report.requested', {})
+    while (!started) await new Promise((resolve) => setTimeout(resolve, 5))
+    await journal.flush()
+    const during = await journal.trace(sent.id)
+    expect(during!.groups[0]!.steps.map((step) => step.kind)).toEqual(['received'])
+    expect(during!.groups[0]!.outcome).toBe('received')
+    release()
+    await bus.close() // drains the handler, flushes the journal, closes it
+    const reader = createJournal({ store, logger: silentLogger })
+    const after = await reader.trace(sent.id)
+    expect(after!.groups[0]!.steps.map((step) => step.kind)).toEqual(['handled'])
+    expect(after!.groups[0]!.outcome).toBe('handled')
+    await reader.close()
+    await STORES[0]!.cleanup(store)
   })
 })
