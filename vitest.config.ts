@@ -103,6 +103,15 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // The console in Debian's Chromium (playwright-core, no downloaded browser).
+          name: 'console',
+          include: ['packages/console/test/**/*.test.ts'],
+          globalSetup: ['./scripts/require-chromium.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: 'redis-streams',
           include: ['packages/transport-redis-streams/test/**/*.test.ts'],
           globalSetup: ['./scripts/require-redis.ts'],
