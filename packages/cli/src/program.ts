@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { Command, CommanderError, InvalidArgumentError } from 'commander'
 import { benchCommand } from './commands/bench.js'
+import { consoleCommand } from './commands/console.js'
 import { demoCommand } from './commands/demo.js'
 import { dlqList, dlqPurge, dlqReplay, dlqShow } from './commands/dlq.js'
 import { groupsCommand } from './commands/groups.js'
@@ -197,6 +198,24 @@ Examples:
       await demoCommand(connection(command), terminal)
     })
 
+  program
+    .command('console')
+    .description(
+      'the web console: search the journal, traces per group, replay, dead letters (@tidings/console)',
+    )
+    .requiredOption('--journal <store>', 'the journal: postgres://user@host:5432/db or pglite:<directory>')
+    .option('--port <n>', 'port to listen on (0: any free port)', nonNegativeInteger, 8080)
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--token <secret>', 'access token for replay and purge (default: $TIDINGS_CONSOLE_TOKEN)')
+    .option('--read-only', 'no replay, no purge')
+    .addHelpText(
+      'after',
+      `\nExamples:\n  $ tidings console --journal postgres://app@127.0.0.1:5432/app --token "$(openssl rand -hex 16)"\n  $ tidings console --journal pglite:./journal --read-only --port 0`,
+    )
+    .action(async (options, command: Command) => {
+      await consoleCommand({ ...connection(command), ...options }, terminal, context)
+    })
+
   for (const command of [program, ...program.commands, ...dlq.commands]) {
     command.exitOverride().configureOutput({
       writeOut: (text) => terminal.out.write(text),
@@ -210,6 +229,14 @@ function positiveInteger(value: string): number {
   const number = Number(value)
   if (!Number.isSafeInteger(number) || number < 1) {
     throw new InvalidArgumentError(`"${value}" is not a whole number of at least 1.`)
+  }
+  return number
+}
+
+function nonNegativeInteger(value: string): number {
+  const number = Number(value)
+  if (!Number.isSafeInteger(number) || number < 0) {
+    throw new InvalidArgumentError(`"${value}" is not a whole number of at least 0.`)
   }
   return number
 }

@@ -61,3 +61,38 @@ describe.each(BROKERS)('Ctrl-C on $name', (broker) => {
     }
   })
 })
+
+describe('tidings console', () => {
+  it('serves the web console on a journal store until Ctrl-C, read-only without a token', async () => {
+    const { mkdtemp, rm } = await import('node:fs/promises')
+    const { tmpdir } = await import('node:os')
+    const { join } = await import('node:path')
+    const dataDir = await mkdtemp(join(tmpdir(), 'tidings-cli-console-'))
+    try {
+      const refused = await tidings(['console', '--journal', `pglite:${dataDir}`], {
+        env: { TIDINGS_URL: 'memory://' },
+      })
+      expect(refused.code).toBe(2)
+      expect(refused.stderr).toContain('--token')
+      const served = startTidings(
+        ['console', '--journal', `pglite:${dataDir}`, '--read-only', '--port', '0'],
+        {
+          TIDINGS_URL: 'memory://',
+        },
+      )
+      const deadline = Date.now() + 20_000
+      while (!/Console on (http:\S+)/.test(served.output.stdout) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      const url = /Console on (http:\S+)/.exec(served.output.stdout)?.[1]
+      expect(url, served.output.stderr).toBeDefined()
+      const page = await fetch(url!)
+      expect(page.status).toBe(200)
+      expect(await page.text()).toContain('Tidings console')
+      served.child.kill('SIGINT')
+      expect(await served.exited).toBe(0)
+    } finally {
+      await rm(dataDir, { recursive: true, force: true })
+    }
+  })
+})

@@ -1,6 +1,8 @@
-import { runShopScenario } from '@tidings/cli/demo'
+// The shop scenario of `tidings demo`, from its source (the CLI depends on the journal, not the reverse).
+
 import { createBus, type Logger, MemoryBroker, memoryTransport, silentLogger } from '@tidings/core'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { runShopScenario } from '../../cli/src/demo/shop-scenario.js'
 import { createJournal, type Journal, type JournalStore, postgresJournalStore } from '../src/index.js'
 import { STORES } from './stores.js'
 
