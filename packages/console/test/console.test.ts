@@ -32,7 +32,7 @@ describe('the web console in a browser', () => {
   let url = ''
   let readOnlyUrl = ''
   const servers: { close(): Promise<void> }[] = []
-  const ids: Record<string, string> = {}
+  const ids = { good: '', poison: '', other: '' }
 
   beforeAll(async () => {
     bus.listen('order.placed', () => {}, { name: 'audit' })
@@ -91,7 +91,7 @@ describe('the web console in a browser', () => {
     expect(text).toMatch(/failed[\s\S]*Error: no address <img src=x onerror="window.__pwned = 2">/)
     expect(text).toContain('in 5 ms') // the retry that was scheduled
     expect(text).toMatch(/dead-lettered: exhausted/)
-    expect(await page.evaluate(() => (window as { __pwned?: number }).__pwned)).toBeUndefined()
+    expect(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned)).toBeUndefined()
     // Without the token: no buttons, and the endpoint refuses.
     expect(await page.locator('button', { hasText: 'Replay to this group' }).count()).toBe(0)
     const refused = await page.request.post(`${url}/events/${ids.poison}/replay`, {

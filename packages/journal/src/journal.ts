@@ -339,7 +339,10 @@ export class Journal implements BusJournal {
     const key = attemptKey(step.eventId, step.group, step.attempt)
     const received = this.openAttempts.get(key) ?? this.olderAttempts.get(key)
     this.openAttempts.delete(key)
-    if (received?.kind !== 'attempt') return this.step(step)
+    if (received?.kind !== 'attempt') {
+      this.step(step)
+      return
+    }
     if (!received.sent) received.folded = true
     this.step({ ...step, receivedAt: received.attempt.at })
   }

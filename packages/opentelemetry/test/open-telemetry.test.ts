@@ -1,4 +1,5 @@
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api'
+import { runShopScenario } from '@tidings/cli/demo'
 import {
   type Bus,
   createBus,
@@ -10,7 +11,6 @@ import {
 } from '@tidings/core'
 import { redisStreamsTransport } from '@tidings/transport-redis-streams'
 import { afterEach, describe, expect, it } from 'vitest'
-import { runShopScenario } from '@tidings/cli/demo'
 import { openTelemetry } from '../src/index.js'
 import { parentOf, spanTree, telemetry } from './support.js'
 
