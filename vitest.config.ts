@@ -112,6 +112,15 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // AWS SDK v3 against the fauxqs emulator, started in-process by the global setup.
+          name: 'sqs',
+          include: ['packages/transport-sqs/test/**/*.test.ts'],
+          globalSetup: ['./scripts/sqs-emulator.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: 'redis-streams',
           include: ['packages/transport-redis-streams/test/**/*.test.ts'],
           globalSetup: ['./scripts/require-redis.ts'],

@@ -1,0 +1,353 @@
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageBatchCommand,
+  type Message,
+  type MessageAttributeValue,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs'
+import {
+  type AttemptFailure,
+  type DeadLetterInstruction,
+  type Delivery,
+  type DeliveryHandler,
+  type Logger,
+  parseJsonSafely,
+  type RetryInstruction,
+  SettleOnce,
+  type SubscribeOptions,
+  type Subscription,
+} from '@tidings/core/transport'
+import { ATTRIBUTE } from './names.js'
+
+/** SQS's longest DelaySeconds (15 minutes) and visibility timeout (12 hours). */
+export const MAX_DELAY_SECONDS = 900
+export const MAX_VISIBILITY_SECONDS = 43_200
+/** How long stop() lets a ReceiveMessage in flight answer before aborting it. */
+const STOP_GRACE_MS = 2_000
+
+export interface ConsumerDependencies {
+  readonly sqs: SQSClient
+  readonly queueUrl: string
+  readonly deadLetterUrl: string
+  readonly visibilitySeconds: number
+  readonly waitTimeSeconds: number
+  readonly logger: () => Logger
+}
+
+/**
+ * One subscription: long-polling receivers that ask for no more messages than free slots
+ * (concurrency), so core never holds more than `concurrency` unsettled deliveries (G9). Acks of one
+ * tick leave as DeleteMessageBatch calls.
+ */
+export class GroupConsumer implements Subscription {
+  private running = true
+  private unsettled = 0
+  private reserved = 0
+  private readonly aborts = new Set<AbortController>()
+  private slotFreed: (() => void) | undefined
+  private readonly loops: Promise<void>[] = []
+  private deletes: { handle: string; done: () => void }[] = []
+  private deleteScheduled = false
+  private readonly givingBack = new Set<Promise<void>>()
+
+  constructor(
+    private readonly deps: ConsumerDependencies,
+    readonly subscription: SubscribeOptions,
+    private readonly onDelivery: DeliveryHandler,
+  ) {}
+
+  start(): void {
+    const receivers = Math.min(4, Math.ceil(this.subscription.concurrency / 10))
+    for (let index = 0; index < receivers; index += 1) this.loops.push(this.receiveLoop())
+  }
+
+  /**
+   * Stops receiving. A ReceiveMessage in flight may already hold messages for this process, so it
+   * gets up to 2 s to answer (its messages are given back at once) before it is aborted; messages an
+   * aborted receive held come back after the visibility timeout (ackTimeoutMs).
+   */
+  async stop(): Promise<void> {
+    this.running = false
+    this.slotFreed?.()
+    const loops = Promise.allSettled(this.loops)
+    const timer = setTimeout(() => {
+      for (const abort of this.aborts) abort.abort()
+    }, STOP_GRACE_MS)
+    await loops
+    clearTimeout(timer)
+    await Promise.allSettled([...this.givingBack])
+  }
+
+  private async receiveLoop(): Promise<void> {
+    let pause = 100
+    while (this.running) {
+      const free = this.subscription.concurrency - this.unsettled - this.reserved
+      if (free <= 0) {
+        await new Promise<void>((resolve) => {
+          this.slotFreed = resolve
+        })
+        continue
+      }
+      const asked = Math.min(10, free)
+      this.reserved += asked
+      const abort = new AbortController()
+      this.aborts.add(abort)
+      let messages: Message[] = []
+      try {
+        const out = await this.deps.sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: this.deps.queueUrl,
+            MaxNumberOfMessages: asked,
+            WaitTimeSeconds: this.deps.waitTimeSeconds,
+            MessageAttributeNames: ['All'],
+            MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp'],
+          }),
+          { abortSignal: abort.signal },
+        )
+        messages = out.Messages ?? []
+        pause = 100
+      } catch (error) {
+        if (this.running) {
+          this.deps
+            .logger()
+            .debug({ error: (error as Error)?.message }, 'sqs: ReceiveMessage failed; trying again')
+          await new Promise((resolve) => setTimeout(resolve, pause))
+          pause = Math.min(pause * 2, 2000)
+        }
+      } finally {
+        this.aborts.delete(abort)
+        this.reserved -= asked
+      }
+      for (const message of messages) {
+        if (!this.running) {
+          // Stopped while receiving: give it back at once (stop() waits for it).
+          const givingBack = this.changeVisibility(message.ReceiptHandle!, 0)
+          this.givingBack.add(givingBack)
+          void givingBack.finally(() => this.givingBack.delete(givingBack))
+          continue
+        }
+        this.accept(message)
+      }
+    }
+  }
+
+  private accept(message: Message): void {
+    const attributes = message.MessageAttributes ?? {}
+    const dueAt = numberAttribute(attributes[ATTRIBUTE.dueAt])
+    const remainingMs = dueAt === undefined ? 0 : dueAt - Date.now()
+    if (remainingMs > 1000) {
+      // A delay beyond SQS's 15 minutes: hidden again until due (12 hours at most per receive).
+      void this.changeVisibility(
+        message.ReceiptHandle!,
+        Math.min(MAX_VISIBILITY_SECONDS, Math.ceil(remainingMs / 1000)),
+      )
+      return
+    }
+    this.unsettled += 1
+    const delivery = new SqsDelivery(this, message)
+    void this.onDelivery(delivery)
+  }
+
+  /** A delivery settled (or was given back): its slot is free. */
+  freeSlot(): void {
+    this.unsettled -= 1
+    const wake = this.slotFreed
+    this.slotFreed = undefined
+    wake?.()
+  }
+
+  get group(): string {
+    return this.subscription.group
+  }
+  get logger(): Logger {
+    return this.deps.logger()
+  }
+  get sqs(): SQSClient {
+    return this.deps.sqs
+  }
+  get queueUrl(): string {
+    return this.deps.queueUrl
+  }
+  get deadLetterUrl(): string {
+    return this.deps.deadLetterUrl
+  }
+  get visibilitySeconds(): number {
+    return this.deps.visibilitySeconds
+  }
+
+  /** Deletes of one tick go out as batches of 10. */
+  delete(handle: string): Promise<void> {
+    return new Promise((resolve) => {
+      this.deletes.push({ handle, done: resolve })
+      if (!this.deleteScheduled) {
+        this.deleteScheduled = true
+        process.nextTick(() => {
+          this.deleteScheduled = false
+          const pending = this.deletes
+          this.deletes = []
+          for (let start = 0; start < pending.length; start += 10)
+            void this.deleteBatch(pending.slice(start, start + 10))
+        })
+      }
+    })
+  }
+
+  private async deleteBatch(batch: { handle: string; done: () => void }[]): Promise<void> {
+    try {
+      const out = await this.deps.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: this.deps.queueUrl,
+          Entries: batch.map((entry, index) => ({ Id: String(index), ReceiptHandle: entry.handle })),
+        }),
+      )
+      if (out.Failed?.length) {
+        // At-least-once: a delete that failed means a redelivery after the visibility timeout.
+        this.deps
+          .logger()
+          .debug({ failed: out.Failed.length }, 'sqs: some deletes failed; those events come back')
+      }
+    } catch (error) {
+      this.deps
+        .logger()
+        .debug({ error: (error as Error)?.message }, 'sqs: DeleteMessageBatch failed; those events come back')
+    } finally {
+      for (const entry of batch) entry.done()
+    }
+  }
+
+  changeVisibility(handle: string, seconds: number): Promise<void> {
+    return this.deps.sqs
+      .send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: this.deps.queueUrl,
+          ReceiptHandle: handle,
+          VisibilityTimeout: seconds,
+        }),
+      )
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          this.deps
+            .logger()
+            .debug({ error: (error as Error)?.message }, 'sqs: ChangeMessageVisibility failed')
+        },
+      )
+  }
+}
+
+class SqsDelivery implements Delivery {
+  private readonly settlement = new SettleOnce()
+  readonly attempt: number
+  readonly history: readonly AttemptFailure[]
+  readonly redelivered: boolean
+
+  constructor(
+    private readonly consumer: GroupConsumer,
+    private readonly message: Message,
+  ) {
+    const attributes = message.MessageAttributes ?? {}
+    const base = numberAttribute(attributes[ATTRIBUTE.attempt]) ?? 1
+    const receives = Number(message.Attributes?.ApproximateReceiveCount ?? '1')
+    this.attempt = base + Math.max(0, receives - 1)
+    this.redelivered = receives > 1
+    const history = tryParse(attributes[ATTRIBUTE.history]?.StringValue ?? '[]')
+    this.history = Array.isArray(history) ? (history as AttemptFailure[]) : []
+  }
+
+  get body(): Buffer {
+    return Buffer.from(this.message.Body ?? '', 'utf8')
+  }
+  get text(): string {
+    return this.message.Body ?? ''
+  }
+
+  private claim(operation: string): boolean {
+    if (!this.settlement.claim(operation, this.consumer.logger, this.consumer.group)) return false
+    this.consumer.freeSlot()
+    return true
+  }
+
+  async ack(): Promise<void> {
+    if (this.claim('ack')) await this.consumer.delete(this.message.ReceiptHandle!)
+  }
+
+  async release(): Promise<void> {
+    if (this.claim('release')) await this.consumer.changeVisibility(this.message.ReceiptHandle!, 0)
+  }
+
+  async extendLease(): Promise<void> {
+    if (!this.settlement.settled) {
+      await this.consumer.changeVisibility(this.message.ReceiptHandle!, this.consumer.visibilitySeconds)
+    }
+  }
+
+  async retry(instruction: RetryInstruction): Promise<void> {
+    if (!this.claim('retry')) return
+    const delaySeconds = Math.ceil(instruction.delayMs / 1000)
+    const attributes: Record<string, MessageAttributeValue> = {
+      ...carried(this.message),
+      [ATTRIBUTE.attempt]: { DataType: 'Number', StringValue: String(instruction.attempt) },
+      [ATTRIBUTE.history]: { DataType: 'String', StringValue: JSON.stringify(instruction.history) },
+    }
+    if (delaySeconds > MAX_DELAY_SECONDS) {
+      attributes[ATTRIBUTE.dueAt] = {
+        DataType: 'Number',
+        StringValue: String(Date.now() + instruction.delayMs),
+      }
+    }
+    // The copy first, then the original: a crash in between means a duplicate, never a loss.
+    await this.consumer.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: this.consumer.queueUrl,
+        MessageBody: this.message.Body ?? '',
+        DelaySeconds: Math.min(MAX_DELAY_SECONDS, delaySeconds),
+        MessageAttributes: attributes,
+      }),
+    )
+    await this.consumer.delete(this.message.ReceiptHandle!)
+  }
+
+  async deadLetter(record: DeadLetterInstruction): Promise<void> {
+    if (!this.claim('deadLetter')) return
+    await this.consumer.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: this.consumer.deadLetterUrl,
+        MessageBody: this.message.Body ?? '',
+        MessageAttributes: {
+          ...carried(this.message),
+          [ATTRIBUTE.id]: { DataType: 'String', StringValue: record.id },
+          [ATTRIBUTE.reason]: { DataType: 'String', StringValue: record.reason.slice(0, 1000) || 'unknown' },
+          [ATTRIBUTE.history]: { DataType: 'String', StringValue: JSON.stringify(record.history) },
+          [ATTRIBUTE.deadLetteredAt]: { DataType: 'String', StringValue: new Date().toISOString() },
+        },
+      }),
+    )
+    await this.consumer.delete(this.message.ReceiptHandle!)
+  }
+}
+
+/** The event's own attributes (type, key) travel with every copy. */
+function carried(message: Message): Record<string, MessageAttributeValue> {
+  const attributes = message.MessageAttributes ?? {}
+  const kept: Record<string, MessageAttributeValue> = {}
+  for (const name of [ATTRIBUTE.type, ATTRIBUTE.key]) {
+    const value = attributes[name]
+    if (value?.StringValue) kept[name] = { DataType: 'String', StringValue: value.StringValue }
+  }
+  return kept
+}
+
+function numberAttribute(value: MessageAttributeValue | undefined): number | undefined {
+  const number = Number(value?.StringValue)
+  return value?.StringValue !== undefined && Number.isFinite(number) ? number : undefined
+}
+
+function tryParse(text: string): unknown {
+  try {
+    return parseJsonSafely(text)
+  } catch {
+    return undefined
+  }
+}

@@ -1,0 +1,46 @@
+import { ConfigError } from '@tidings/core/transport'
+
+/**
+ * Every AWS resource of a namespace: one SNS topic `<ns>-events`, and per group a queue `<ns>-<group>`
+ * with its dead-letter queue `<ns>-<group>-dlq`. Queue names allow 80 characters.
+ */
+export class Names {
+  constructor(readonly namespace: string) {}
+
+  get topic(): string {
+    return `${this.namespace}-events`
+  }
+  groupQueue(group: string): string {
+    return checked(`${this.namespace}-${group}`)
+  }
+  deadLetterQueue(group: string): string {
+    return checked(`${this.namespace}-${group}-dlq`)
+  }
+  /** The group of a queue name of this namespace, or undefined (a DLQ, another namespace). */
+  groupOf(queueName: string): string | undefined {
+    const prefix = `${this.namespace}-`
+    if (!queueName.startsWith(prefix) || queueName.endsWith('-dlq')) return undefined
+    return queueName.slice(prefix.length)
+  }
+}
+
+function checked(name: string): string {
+  if (name.length > 80 || !/^[A-Za-z0-9_-]+$/.test(name)) {
+    throw new ConfigError(
+      `The SQS queue name "${name}" is invalid (80 letters, digits, "-" or "_" at most): use a shorter namespace or group.`,
+    )
+  }
+  return name
+}
+
+/** Message attributes Tidings reads and writes (SQS allows 10 per message). */
+export const ATTRIBUTE = {
+  type: 'type',
+  key: 'key',
+  attempt: 'tidings-attempt',
+  history: 'tidings-history',
+  dueAt: 'tidings-due-at',
+  id: 'tidings-id',
+  reason: 'tidings-reason',
+  deadLetteredAt: 'tidings-dead-lettered-at',
+} as const

@@ -1,0 +1,107 @@
+import { PublishBatchCommand, type SNSClient } from '@aws-sdk/client-sns'
+import { type Logger, type OutgoingMessage, PublishError } from '@tidings/core/transport'
+import { ATTRIBUTE } from './names.js'
+
+interface Pending {
+  readonly message: OutgoingMessage
+  readonly resolve: () => void
+  readonly reject: (error: Error) => void
+}
+
+/** SNS takes at most 10 entries per PublishBatch. */
+const BATCH = 10
+
+/**
+ * Publishes of one tick leave as PublishBatch calls of up to 10; each publish() resolves on SNS's
+ * answer for its own entry, so a batch with partial failures rejects exactly the events that failed.
+ * Through an outage a batch is sent again (same entries) until publishTimeoutMs, then rejects.
+ */
+export class Publisher {
+  private queued: Pending[] = []
+  private scheduled = false
+
+  constructor(
+    private readonly sns: SNSClient,
+    private readonly topicArn: () => Promise<string>,
+    private readonly publishTimeoutMs: number,
+    private readonly logger: () => Logger,
+  ) {}
+
+  publish(message: OutgoingMessage): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queued.push({ message, resolve, reject })
+      if (!this.scheduled) {
+        this.scheduled = true
+        process.nextTick(this.flush)
+      }
+    })
+  }
+
+  private readonly flush = (): void => {
+    this.scheduled = false
+    const queued = this.queued
+    this.queued = []
+    for (let start = 0; start < queued.length; start += BATCH)
+      void this.send(queued.slice(start, start + BATCH))
+  }
+
+  private async send(batch: Pending[]): Promise<void> {
+    const deadline = Date.now() + this.publishTimeoutMs
+    let pending = batch
+    let lastError: unknown
+    let pause = 100
+    while (pending.length > 0 && Date.now() < deadline) {
+      try {
+        const topicArn = await this.topicArn()
+        const out = await this.sns.send(
+          new PublishBatchCommand({
+            TopicArn: topicArn,
+            PublishBatchRequestEntries: pending.map((entry, index) => ({
+              Id: String(index),
+              Message: entry.message.text,
+              MessageAttributes: {
+                [ATTRIBUTE.type]: { DataType: 'String', StringValue: entry.message.type },
+                ...(entry.message.key === undefined
+                  ? {}
+                  : { [ATTRIBUTE.key]: { DataType: 'String', StringValue: entry.message.key } }),
+              },
+            })),
+          }),
+          { abortSignal: AbortSignal.timeout(Math.max(1, deadline - Date.now())) },
+        )
+        for (const success of out.Successful ?? []) pending[Number(success.Id)]?.resolve()
+        const retry: Pending[] = []
+        for (const failure of out.Failed ?? []) {
+          const entry = pending[Number(failure.Id)]
+          if (!entry) continue
+          if (failure.SenderFault) {
+            entry.reject(
+              new PublishError(
+                `SNS refused "${entry.message.type}" (${entry.message.id}): ${failure.Code ?? 'error'} ${failure.Message ?? ''}. It was not published.`,
+              ),
+            )
+          } else retry.push(entry) // throttling, internal errors: try again within the deadline
+        }
+        pending = retry
+        lastError = out.Failed?.[0]?.Message
+      } catch (error) {
+        lastError = error
+        this.logger().debug({ error: (error as Error)?.message }, 'sqs: PublishBatch failed; trying again')
+      }
+      if (pending.length > 0) {
+        await new Promise((resolve) =>
+          setTimeout(resolve, Math.min(pause, Math.max(0, deadline - Date.now()))),
+        )
+        pause = Math.min(pause * 2, 1000)
+      }
+    }
+    for (const entry of pending) {
+      entry.reject(
+        new PublishError(
+          `SNS did not accept "${entry.message.type}" (${entry.message.id}) within publishTimeoutMs=${this.publishTimeoutMs} ms (${(lastError as Error)?.message ?? String(lastError)}): publish again, or raise publishTimeoutMs.`,
+          { cause: lastError },
+        ),
+      )
+    }
+  }
+}

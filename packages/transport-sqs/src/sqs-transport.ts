@@ -1,0 +1,268 @@
+import { SNSClient } from '@aws-sdk/client-sns'
+import {
+  DeleteQueueCommand,
+  GetQueueAttributesCommand,
+  ListQueuesCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs'
+import {
+  assertGroupName,
+  assertSubscribeOptions,
+  ConfigError,
+  type DeliveryHandler,
+  GroupNotFoundError,
+  type GroupStatus,
+  type Logger,
+  type OutgoingMessage,
+  redactUrl,
+  type SubscribeOptions,
+  type Subscription,
+  showOnly,
+  silentLogger,
+  type Transport,
+  type TransportCapabilities,
+  TransportClosedError,
+  type TransportContext,
+  type TransportDeadLetters,
+} from '@tidings/core/transport'
+import { SqsDeadLetters } from './dead-letters.js'
+import { GroupConsumer, MAX_VISIBILITY_SECONDS } from './group-consumer.js'
+import { ATTRIBUTE, Names } from './names.js'
+import { type ResolvedOptions, resolveOptions, type SqsTransportOptions } from './options.js'
+import { Publisher } from './publisher.js'
+import { isMissingQueue, Topology } from './topology.js'
+
+/** Bytes of attempt history a retry or dead letter carries in its message attribute. */
+const HISTORY_BYTES = 8 * 1024
+
+/**
+ * The AWS SNS + SQS transport. See README.md for the mapping.
+ *
+ * ```ts
+ * createBus({ service: 'shipping', transport: sqsTransport({ region: 'eu-west-1' }) })
+ * ```
+ */
+export function sqsTransport(options: SqsTransportOptions): Transport {
+  return new SqsTransport(resolveOptions(options))
+}
+
+const SQS_CAPABILITIES: TransportCapabilities = Object.freeze({
+  // 15 minutes of DelaySeconds, then visibility changes on receipt: 12 hours at most.
+  maxDelayMs: MAX_VISIBILITY_SECONDS * 1000,
+  historyBytes: HISTORY_BYTES,
+  retryCarriesHistory: true,
+  // Listing receives the messages (their receive counts go up) and shows them again at once.
+  deadLetterBrowsing: 'approximate',
+  // Standard queues do not keep order.
+  orderingByKey: false,
+  crashRecovery: true,
+  durableGroups: true,
+  ephemeralGroups: true,
+  // SQS counts visible, in-flight and delayed messages; it knows no consumers.
+  groupCounters: { inFlight: true, waitingRetries: true, consumers: false },
+  readAhead: () => 0,
+})
+
+export class SqsTransport implements Transport {
+  readonly name = 'sqs'
+  readonly capabilities = SQS_CAPABILITIES
+  readonly maxMessageBytes: number
+  private readonly names: Names
+  private readonly sqs: SQSClient
+  private readonly sns: SNSClient
+  private readonly topology: Topology
+  private readonly publisher: Publisher
+  private readonly consumers = new Set<GroupConsumer>()
+  private logger: Logger = silentLogger
+  private state: 'new' | 'open' | 'closed' = 'new'
+
+  constructor(readonly options: ResolvedOptions) {
+    this.maxMessageBytes = options.maxMessageBytes
+    this.names = new Names(options.namespace)
+    const config = {
+      region: options.region,
+      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+      ...(options.credentials ? { credentials: options.credentials } : {}),
+      ...options.clientConfig,
+    }
+    this.sqs = new SQSClient(config)
+    this.sns = new SNSClient(config)
+    this.topology = new Topology(this.sqs, this.sns, this.names, options.endpoint)
+    this.publisher = new Publisher(
+      this.sns,
+      () => this.topology.topic(),
+      options.publishTimeoutMs,
+      () => this.logger,
+    )
+    showOnly(this, 'SqsTransport', () => ({
+      name: this.name,
+      region: options.region,
+      endpoint: options.endpoint ? redactUrl(options.endpoint) : undefined,
+      namespace: options.namespace,
+    }))
+  }
+
+  async connect(context: TransportContext): Promise<void> {
+    if (this.state === 'closed') throw new TransportClosedError('connect')
+    if (this.state === 'open') throw new ConfigError('connect() was already called on this SQS transport.')
+    this.logger = context.logger
+    await this.topology.topic() // the topic every publish goes to; also proves the endpoint answers
+    this.state = 'open'
+  }
+
+  publish(message: OutgoingMessage): Promise<void> {
+    if (this.state === 'closed') return Promise.reject(new TransportClosedError('publish'))
+    return this.publisher.publish(message)
+  }
+
+  async subscribe(options: SubscribeOptions, onDelivery: DeliveryHandler): Promise<Subscription> {
+    if (this.state === 'closed') throw new TransportClosedError('subscribe')
+    assertSubscribeOptions(options, this.name)
+    const visibilitySeconds = Math.min(
+      MAX_VISIBILITY_SECONDS,
+      Math.max(1, Math.ceil(options.ackTimeoutMs / 1000)),
+    )
+    const { queueUrl, deadLetterUrl } = await this.topology.declareGroup({
+      group: options.group,
+      patterns: options.patterns,
+      durable: options.durable,
+      visibilitySeconds,
+      // The crash-loop net above core's own check; SQS allows at most 1,000.
+      maxReceiveCount: Number.isFinite(options.maxAttempts)
+        ? Math.min(1000, options.maxAttempts + 2)
+        : undefined,
+    })
+    const consumer = new GroupConsumer(
+      {
+        sqs: this.sqs,
+        queueUrl,
+        deadLetterUrl,
+        visibilitySeconds,
+        waitTimeSeconds: this.options.waitTimeSeconds,
+        logger: () => this.logger,
+      },
+      options,
+      onDelivery,
+    )
+    consumer.start()
+    this.consumers.add(consumer)
+    return consumer
+  }
+
+  deadLetters(group: string): TransportDeadLetters {
+    assertGroupName(group, 'sqs deadLetters(group)')
+    return new SqsDeadLetters(
+      this.sqs,
+      this.topology,
+      this.names.deadLetterQueue(group),
+      this.names.groupQueue(group),
+      group,
+    )
+  }
+
+  async sendToGroup(group: string, message: OutgoingMessage): Promise<void> {
+    if (this.state === 'closed') throw new TransportClosedError('sendToGroup')
+    assertGroupName(group, 'sqs sendToGroup(group)')
+    let url: string
+    try {
+      url = await this.topology.queueUrl(this.names.groupQueue(group))
+    } catch (error) {
+      if (isMissingQueue(error)) throw new GroupNotFoundError(group, this.name)
+      throw error
+    }
+    await this.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: url,
+        MessageBody: message.text,
+        MessageAttributes: { [ATTRIBUTE.type]: { DataType: 'String', StringValue: message.type } },
+      }),
+    )
+  }
+
+  async inspectGroups(): Promise<GroupStatus[]> {
+    if (this.state === 'closed') throw new TransportClosedError('inspectGroups')
+    const urls: string[] = []
+    let nextToken: string | undefined
+    do {
+      const out = await this.sqs.send(
+        new ListQueuesCommand({
+          QueueNamePrefix: `${this.names.namespace}-`,
+          MaxResults: 1000,
+          NextToken: nextToken,
+        }),
+      )
+      urls.push(...(out.QueueUrls ?? []))
+      nextToken = out.NextToken
+    } while (nextToken)
+    const groups = urls
+      .map((url) => this.names.groupOf(decodeURIComponent(url.split('/').pop() ?? '')))
+      .filter((group): group is string => group !== undefined)
+    const statuses = await Promise.all(
+      groups.map(async (group): Promise<GroupStatus> => {
+        const queue = await this.counters(this.names.groupQueue(group))
+        const deadLetters = await this.counters(this.names.deadLetterQueue(group))
+        return {
+          group,
+          pending: queue.visible,
+          inFlight: queue.notVisible,
+          waitingRetries: queue.delayed,
+          deadLetters: deadLetters.visible + deadLetters.notVisible,
+          consumers: undefined,
+        }
+      }),
+    )
+    return statuses.sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : 0))
+  }
+
+  private async counters(name: string): Promise<{ visible: number; notVisible: number; delayed: number }> {
+    try {
+      const url = await this.topology.queueUrl(name)
+      const out = await this.sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: url,
+          AttributeNames: [
+            'ApproximateNumberOfMessages',
+            'ApproximateNumberOfMessagesNotVisible',
+            'ApproximateNumberOfMessagesDelayed',
+          ],
+        }),
+      )
+      return {
+        visible: Number(out.Attributes?.ApproximateNumberOfMessages ?? 0),
+        notVisible: Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0),
+        delayed: Number(out.Attributes?.ApproximateNumberOfMessagesDelayed ?? 0),
+      }
+    } catch (error) {
+      if (isMissingQueue(error)) return { visible: 0, notVisible: 0, delayed: 0 }
+      throw error
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.state === 'closed') return
+    this.state = 'closed'
+    const consumers = [...this.consumers]
+    this.consumers.clear()
+    await Promise.all(consumers.map((consumer) => consumer.stop()))
+    // Ephemeral groups go with their transport (their tags let a later process remove a crashed one's).
+    for (const consumer of consumers.filter((each) => !each.subscription.durable)) {
+      for (const name of [
+        this.names.groupQueue(consumer.group),
+        this.names.deadLetterQueue(consumer.group),
+      ]) {
+        try {
+          await this.sqs.send(new DeleteQueueCommand({ QueueUrl: await this.topology.queueUrl(name) }))
+          this.topology.forget(name)
+        } catch (error) {
+          this.logger.debug(
+            { error: (error as Error)?.message, queue: name },
+            'sqs: removing an ephemeral queue failed',
+          )
+        }
+      }
+    }
+    this.sqs.destroy()
+    this.sns.destroy()
+  }
+}

@@ -1,0 +1,203 @@
+import {
+  CreateTopicCommand,
+  ListSubscriptionsByTopicCommand,
+  SetSubscriptionAttributesCommand,
+  type SNSClient,
+  SubscribeCommand,
+} from '@aws-sdk/client-sns'
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  QueueDoesNotExist,
+  SetQueueAttributesCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs'
+import type { Names } from './names.js'
+
+export interface GroupTopology {
+  readonly group: string
+  readonly patterns: readonly string[]
+  readonly durable: boolean
+  readonly visibilitySeconds: number
+  /** Redrive to the DLQ after this many receives (the crash-loop net), or none. */
+  readonly maxReceiveCount: number | undefined
+}
+
+/** Declares topics, queues and subscriptions (idempotently), and remembers queue URLs. */
+export class Topology {
+  private topicArn: Promise<string> | undefined
+  private readonly urls = new Map<string, Promise<string>>()
+
+  constructor(
+    private readonly sqs: SQSClient,
+    private readonly sns: SNSClient,
+    private readonly names: Names,
+    private readonly endpoint: string | undefined,
+  ) {}
+
+  topic(): Promise<string> {
+    this.topicArn ??= this.sns
+      .send(new CreateTopicCommand({ Name: this.names.topic }))
+      .then((out) => out.TopicArn!)
+    this.topicArn.catch(() => {
+      this.topicArn = undefined
+    })
+    return this.topicArn
+  }
+
+  /** The URL of an existing queue; rejects with QueueDoesNotExist. */
+  queueUrl(name: string): Promise<string> {
+    let url = this.urls.get(name)
+    if (!url) {
+      url = this.sqs
+        .send(new GetQueueUrlCommand({ QueueName: name }))
+        .then((out) => this.local(out.QueueUrl!))
+      this.urls.set(name, url)
+      url.catch(() => this.urls.delete(name))
+    }
+    return url
+  }
+
+  forget(name: string): void {
+    this.urls.delete(name)
+  }
+
+  async declareGroup(topology: GroupTopology): Promise<{ queueUrl: string; deadLetterUrl: string }> {
+    const { group } = topology
+    const ephemeral = topology.durable
+      ? {}
+      : { tags: { 'tidings-ephemeral': 'true', 'tidings-expires-at': String(Date.now() + 3_600_000) } }
+    const deadLetterUrl = await this.createQueue(this.names.deadLetterQueue(group), {}, ephemeral.tags)
+    const deadLetterArn = await this.queueArn(deadLetterUrl)
+    const topicArn = await this.topic()
+    const queueName = this.names.groupQueue(group)
+    const attributes: Record<string, string> = {
+      VisibilityTimeout: String(topology.visibilitySeconds),
+      MessageRetentionPeriod: String(14 * 24 * 3600),
+    }
+    if (topology.maxReceiveCount !== undefined) {
+      attributes.RedrivePolicy = JSON.stringify({
+        deadLetterTargetArn: deadLetterArn,
+        maxReceiveCount: String(topology.maxReceiveCount),
+      })
+    }
+    const queueUrl = await this.createQueue(queueName, attributes, ephemeral.tags)
+    const queueArn = await this.queueArn(queueUrl)
+    // Let the topic send to the queue (AWS requires it; emulators may not check).
+    await this.sqs.send(
+      new SetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        Attributes: {
+          ...attributes,
+          Policy: JSON.stringify({
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Effect: 'Allow',
+                Principal: { Service: 'sns.amazonaws.com' },
+                Action: 'sqs:SendMessage',
+                Resource: queueArn,
+                Condition: { ArnEquals: { 'aws:SourceArn': topicArn } },
+              },
+            ],
+          }),
+        },
+      }),
+    )
+    await this.subscribe(topicArn, queueArn, filterPolicy(topology.patterns))
+    return { queueUrl, deadLetterUrl }
+  }
+
+  private async createQueue(
+    name: string,
+    attributes: Record<string, string>,
+    tags: Record<string, string> | undefined,
+  ): Promise<string> {
+    try {
+      const out = await this.sqs.send(
+        new CreateQueueCommand({ QueueName: name, Attributes: attributes, ...(tags ? { tags } : {}) }),
+      )
+      const url = this.local(out.QueueUrl!)
+      this.urls.set(name, Promise.resolve(url))
+      return url
+    } catch (error) {
+      // An existing queue with other attributes: keep it, update what may change.
+      if ((error as Error)?.name !== 'QueueNameExists' && (error as Error)?.name !== 'QueueAlreadyExists')
+        throw error
+      const url = await this.queueUrl(name)
+      if (Object.keys(attributes).length > 0) {
+        await this.sqs.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: attributes }))
+      }
+      return url
+    }
+  }
+
+  private async queueArn(url: string): Promise<string> {
+    const out = await this.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }),
+    )
+    return out.Attributes!.QueueArn!
+  }
+
+  /** One subscription per queue: created with raw delivery, its filter policy updated when patterns change. */
+  private async subscribe(topicArn: string, queueArn: string, policy: string | undefined): Promise<void> {
+    const listed = await this.sns.send(new ListSubscriptionsByTopicCommand({ TopicArn: topicArn }))
+    const existing = listed.Subscriptions?.find((subscription) => subscription.Endpoint === queueArn)
+    if (existing?.SubscriptionArn && existing.SubscriptionArn !== 'PendingConfirmation') {
+      await this.sns.send(
+        new SetSubscriptionAttributesCommand({
+          SubscriptionArn: existing.SubscriptionArn,
+          AttributeName: 'FilterPolicy',
+          AttributeValue: policy ?? '{}',
+        }),
+      )
+      return
+    }
+    await this.sns.send(
+      new SubscribeCommand({
+        TopicArn: topicArn,
+        Protocol: 'sqs',
+        Endpoint: queueArn,
+        Attributes: { RawMessageDelivery: 'true', ...(policy ? { FilterPolicy: policy } : {}) },
+      }),
+    )
+  }
+
+  /**
+   * Queue URLs are used as returned: the SDK sends every request to the client's endpoint and names
+   * the queue in the body, so an emulator's URLs (hosts such as sqs.us-east-1.127.0.0.1, which do
+   * not resolve) work as long as `endpoint` is set.
+   */
+  private local(url: string): string {
+    return url
+  }
+}
+
+/**
+ * SNS filter policy on the `type` attribute: exact names, and a prefix for a pattern whose first
+ * words are literal (`order.*` → prefix `order.`). A pattern that starts with a wildcard matches
+ * anything SNS can express: no policy, and core filters exactly (G3).
+ */
+export function filterPolicy(patterns: readonly string[]): string | undefined {
+  const conditions: (string | { prefix: string })[] = []
+  for (const pattern of patterns) {
+    const words = pattern.split('.')
+    const firstWildcard = words.findIndex((word) => word === '*' || word === '#')
+    if (firstWildcard === -1) conditions.push(pattern)
+    else if (firstWildcard === 0) return undefined
+    else
+      conditions.push({
+        prefix: `${words.slice(0, firstWildcard).join('.')}${words[firstWildcard] === '#' ? '' : '.'}`,
+      })
+  }
+  return JSON.stringify({ type: conditions })
+}
+
+export function isMissingQueue(error: unknown): boolean {
+  return (
+    error instanceof QueueDoesNotExist ||
+    (error as Error)?.name === 'QueueDoesNotExist' ||
+    (error as Error)?.name === 'AWS.SimpleQueueService.NonExistentQueue'
+  )
+}
