@@ -104,7 +104,12 @@ export class GroupConsumer implements Subscription {
             MessageAttributeNames: ['All'],
             MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp'],
           }),
-          { abortSignal: abort.signal },
+          {
+            abortSignal: AbortSignal.any([
+              abort.signal,
+              AbortSignal.timeout((this.deps.waitTimeSeconds + 10) * 1000),
+            ]),
+          },
         )
         messages = out.Messages ?? []
         pause = 100

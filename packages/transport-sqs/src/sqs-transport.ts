@@ -10,6 +10,7 @@ import {
   assertGroupName,
   assertSubscribeOptions,
   ConfigError,
+  ConnectionError,
   type DeliveryHandler,
   GroupNotFoundError,
   type GroupStatus,
@@ -32,6 +33,14 @@ import { ATTRIBUTE, Names } from './names.js'
 import { type ResolvedOptions, resolveOptions, type SqsTransportOptions } from './options.js'
 import { Publisher } from './publisher.js'
 import { isMissingQueue, Topology } from './topology.js'
+
+/** AWS refused the request (credentials, permissions): trying again will not help. */
+function isRefusal(error: unknown): boolean {
+  const name = (error as Error)?.name ?? ''
+  return /AccessDenied|InvalidClientTokenId|SignatureDoesNotMatch|UnrecognizedClient|AuthorizationError/.test(
+    name,
+  )
+}
 
 /** Bytes of attempt history a retry or dead letter carries in its message attribute. */
 const HISTORY_BYTES = 8 * 1024
@@ -82,6 +91,8 @@ export class SqsTransport implements Transport {
     this.names = new Names(options.namespace)
     const config = {
       region: options.region,
+      // Without a timeout a request to an endpoint that stopped answering waits forever.
+      requestHandler: { connectionTimeout: 5_000, requestTimeout: (options.waitTimeSeconds + 10) * 1000 },
       ...(options.endpoint ? { endpoint: options.endpoint } : {}),
       ...(options.credentials ? { credentials: options.credentials } : {}),
       ...options.clientConfig,
@@ -107,7 +118,24 @@ export class SqsTransport implements Transport {
     if (this.state === 'closed') throw new TransportClosedError('connect')
     if (this.state === 'open') throw new ConfigError('connect() was already called on this SQS transport.')
     this.logger = context.logger
-    await this.topology.topic() // the topic every publish goes to; also proves the endpoint answers
+    // The topic every publish goes to; also proves the endpoint answers, within publishTimeoutMs.
+    const deadline = Date.now() + this.options.publishTimeoutMs
+    let pause = 100
+    for (;;) {
+      try {
+        await this.topology.topic(AbortSignal.timeout(Math.max(1, deadline - Date.now())))
+        break
+      } catch (error) {
+        if (Date.now() + pause >= deadline || isRefusal(error)) {
+          throw new ConnectionError(
+            `Could not reach SNS/SQS in ${this.options.region}${this.options.endpoint ? ` at ${redactUrl(this.options.endpoint)}` : ''} within ${this.options.publishTimeoutMs} ms (${(error as Error)?.message ?? String(error)}): check the region, endpoint and credentials.`,
+            { cause: error, ...(isRefusal(error) ? { authentication: true } : {}) },
+          )
+        }
+        await new Promise((resolve) => setTimeout(resolve, pause))
+        pause = Math.min(pause * 2, 1000)
+      }
+    }
     this.state = 'open'
   }
 

@@ -36,9 +36,9 @@ export class Topology {
     private readonly endpoint: string | undefined,
   ) {}
 
-  topic(): Promise<string> {
+  topic(abortSignal?: AbortSignal): Promise<string> {
     this.topicArn ??= this.sns
-      .send(new CreateTopicCommand({ Name: this.names.topic }))
+      .send(new CreateTopicCommand({ Name: this.names.topic }), abortSignal ? { abortSignal } : {})
       .then((out) => out.TopicArn!)
     this.topicArn.catch(() => {
       this.topicArn = undefined
