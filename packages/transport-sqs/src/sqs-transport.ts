@@ -99,7 +99,7 @@ export class SqsTransport implements Transport {
     }
     this.sqs = new SQSClient(config)
     this.sns = new SNSClient(config)
-    this.topology = new Topology(this.sqs, this.sns, this.names, options.endpoint)
+    this.topology = new Topology(this.sqs, this.sns, this.names)
     this.publisher = new Publisher(
       this.sns,
       () => this.topology.topic(),

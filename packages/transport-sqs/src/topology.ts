@@ -33,7 +33,6 @@ export class Topology {
     private readonly sqs: SQSClient,
     private readonly sns: SNSClient,
     private readonly names: Names,
-    private readonly endpoint: string | undefined,
   ) {}
 
   topic(abortSignal?: AbortSignal): Promise<string> {
@@ -46,13 +45,15 @@ export class Topology {
     return this.topicArn
   }
 
-  /** The URL of an existing queue; rejects with QueueDoesNotExist. */
+  /**
+   * The URL of an existing queue; rejects with QueueDoesNotExist. Used as SQS returns it: the SDK
+   * sends every request to the client's endpoint and names the queue in the body, so an emulator's
+   * URLs (hosts such as sqs.us-east-1.127.0.0.1, which do not resolve) work once `endpoint` is set.
+   */
   queueUrl(name: string): Promise<string> {
     let url = this.urls.get(name)
     if (!url) {
-      url = this.sqs
-        .send(new GetQueueUrlCommand({ QueueName: name }))
-        .then((out) => this.local(out.QueueUrl!))
+      url = this.sqs.send(new GetQueueUrlCommand({ QueueName: name })).then((out) => out.QueueUrl!)
       this.urls.set(name, url)
       url.catch(() => this.urls.delete(name))
     }
@@ -118,7 +119,7 @@ export class Topology {
       const out = await this.sqs.send(
         new CreateQueueCommand({ QueueName: name, Attributes: attributes, ...(tags ? { tags } : {}) }),
       )
-      const url = this.local(out.QueueUrl!)
+      const url = out.QueueUrl!
       this.urls.set(name, Promise.resolve(url))
       return url
     } catch (error) {
@@ -162,15 +163,6 @@ export class Topology {
         Attributes: { RawMessageDelivery: 'true', ...(policy ? { FilterPolicy: policy } : {}) },
       }),
     )
-  }
-
-  /**
-   * Queue URLs are used as returned: the SDK sends every request to the client's endpoint and names
-   * the queue in the body, so an emulator's URLs (hosts such as sqs.us-east-1.127.0.0.1, which do
-   * not resolve) work as long as `endpoint` is set.
-   */
-  private local(url: string): string {
-    return url
   }
 }
 
