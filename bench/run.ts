@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- <transport>`: runs one transport's benchmark (memory, amqp, redis, nats, journal), or all.
+ * `npm run bench -- <transport>`: runs one transport's benchmark (memory, amqp, redis, nats, sqs, journal), or all.
  */
 const benches: Record<string, () => Promise<unknown>> = {
   memory: () => import('./memory.js'),
@@ -7,6 +7,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   redis: () => import('./redis.js'),
   nats: () => import('./nats.js'),
   journal: () => import('./journal.js'),
+  sqs: () => import('./sqs.js'),
 }
 
 const requested = process.argv.slice(2).filter((argument) => !argument.startsWith('-'))

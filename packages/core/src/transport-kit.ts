@@ -2,7 +2,8 @@
  * `@tidings/core/transport`: what an adapter author imports, and nothing a bus user needs. The port
  * (types), plus the pieces every adapter would otherwise write again with its own rules: subscribe
  * option checks with the one group-name rule, back-off and a cancellable sleeper, URL query options,
- * URL redaction, one settle-once rule, leases for brokers without them, history fitting.
+ * URL redaction, one settle-once rule, credits that bound what a consumer asks the broker for (G9),
+ * leases for brokers without them, history fitting.
  */
 
 export { fitHistory } from './dead-letter/history-budget.js'
@@ -20,6 +21,7 @@ export { assertGroupName, assertPattern } from './patterns/names.js'
 export { compilePatterns, type PatternMatcher } from './patterns/patterns.js'
 export { type Clock, systemClock } from './time/clock.js'
 export { type BackOffOptions, backOffDelay, DEFAULT_BACK_OFF, Sleeper } from './transport/kit/back-off.js'
+export { Credits } from './transport/kit/credits.js'
 export { type Leased, LeaseTracker } from './transport/kit/lease-tracker.js'
 export { SettleOnce } from './transport/kit/settle-once.js'
 export { assertSubscribeOptions } from './transport/kit/subscribe-options.js'

@@ -1,6 +1,5 @@
 import type { Consumer, ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream'
-import { backOffDelay, type Logger, Sleeper } from '@tidings/core/transport'
-import { Credits } from './credits.js'
+import { backOffDelay, Credits, type Logger, Sleeper } from '@tidings/core/transport'
 
 /** Pull requests one lane keeps open at once: enough to overlap a batch in flight with one being handled. */
 const MAX_FETCHES_IN_FLIGHT = 4

@@ -9,6 +9,8 @@ import {
 } from '@aws-sdk/client-sqs'
 import {
   type AttemptFailure,
+  backOffDelay,
+  Credits,
   type DeadLetterInstruction,
   type Delivery,
   type DeliveryHandler,
@@ -16,6 +18,7 @@ import {
   parseJsonSafely,
   type RetryInstruction,
   SettleOnce,
+  Sleeper,
   type SubscribeOptions,
   type Subscription,
 } from '@tidings/core/transport'
@@ -26,6 +29,8 @@ export const MAX_DELAY_SECONDS = 900
 export const MAX_VISIBILITY_SECONDS = 43_200
 /** How long stop() lets a ReceiveMessage in flight answer before aborting it. */
 const STOP_GRACE_MS = 2_000
+/** Spacing of ReceiveMessage retries while SQS is unreachable or refusing. */
+const RECEIVE_BACK_OFF = { initialDelayMs: 100, maxDelayMs: 2000, factor: 2, jitter: 0.2 }
 
 export interface ConsumerDependencies {
   readonly sqs: SQSClient
@@ -43,10 +48,9 @@ export interface ConsumerDependencies {
  */
 export class GroupConsumer implements Subscription {
   private running = true
-  private unsettled = 0
-  private reserved = 0
+  private readonly credits: Credits
+  private readonly sleeper = new Sleeper()
   private readonly aborts = new Set<AbortController>()
-  private slotFreed: (() => void) | undefined
   private readonly loops: Promise<void>[] = []
   private deletes: { handle: string; done: () => void }[] = []
   private deleteScheduled = false
@@ -56,7 +60,9 @@ export class GroupConsumer implements Subscription {
     private readonly deps: ConsumerDependencies,
     readonly subscription: SubscribeOptions,
     private readonly onDelivery: DeliveryHandler,
-  ) {}
+  ) {
+    this.credits = new Credits(subscription.concurrency)
+  }
 
   start(): void {
     const receivers = Math.min(4, Math.ceil(this.subscription.concurrency / 10))
@@ -70,7 +76,8 @@ export class GroupConsumer implements Subscription {
    */
   async stop(): Promise<void> {
     this.running = false
-    this.slotFreed?.()
+    this.credits.wake()
+    this.sleeper.wakeAll()
     const loops = Promise.allSettled(this.loops)
     const timer = setTimeout(() => {
       for (const abort of this.aborts) abort.abort()
@@ -81,17 +88,12 @@ export class GroupConsumer implements Subscription {
   }
 
   private async receiveLoop(): Promise<void> {
-    let pause = 100
+    let failures = 0
     while (this.running) {
-      const free = this.subscription.concurrency - this.unsettled - this.reserved
-      if (free <= 0) {
-        await new Promise<void>((resolve) => {
-          this.slotFreed = resolve
-        })
-        continue
-      }
-      const asked = Math.min(10, free)
-      this.reserved += asked
+      await this.credits.waitFor(1, () => !this.running)
+      if (!this.running) break
+      const asked = Math.min(10, this.credits.free)
+      this.credits.request(asked)
       const abort = new AbortController()
       this.aborts.add(abort)
       let messages: Message[] = []
@@ -112,33 +114,35 @@ export class GroupConsumer implements Subscription {
           },
         )
         messages = out.Messages ?? []
-        pause = 100
+        failures = 0
       } catch (error) {
+        failures += 1
         if (this.running) {
           this.deps
             .logger()
             .debug({ error: (error as Error)?.message }, 'sqs: ReceiveMessage failed; trying again')
-          await new Promise((resolve) => setTimeout(resolve, pause))
-          pause = Math.min(pause * 2, 2000)
         }
       } finally {
         this.aborts.delete(abort)
-        this.reserved -= asked
       }
+      this.credits.unfilled(asked - messages.length)
+      if (failures > 0 && this.running) await this.sleeper.sleep(backOffDelay(failures, RECEIVE_BACK_OFF))
       for (const message of messages) {
         if (!this.running) {
           // Stopped while receiving: give it back at once (stop() waits for it).
           const givingBack = this.changeVisibility(message.ReceiptHandle!, 0)
           this.givingBack.add(givingBack)
           void givingBack.finally(() => this.givingBack.delete(givingBack))
+          this.credits.arrived(false)
           continue
         }
-        this.accept(message)
+        this.credits.arrived(this.accept(message))
       }
     }
   }
 
-  private accept(message: Message): void {
+  /** Hands a message to core, or hides it again until due; true when core holds it. */
+  private accept(message: Message): boolean {
     const attributes = message.MessageAttributes ?? {}
     const dueAt = numberAttribute(attributes[ATTRIBUTE.dueAt])
     const remainingMs = dueAt === undefined ? 0 : dueAt - Date.now()
@@ -148,19 +152,15 @@ export class GroupConsumer implements Subscription {
         message.ReceiptHandle!,
         Math.min(MAX_VISIBILITY_SECONDS, Math.ceil(remainingMs / 1000)),
       )
-      return
+      return false
     }
-    this.unsettled += 1
-    const delivery = new SqsDelivery(this, message)
-    void this.onDelivery(delivery)
+    void this.onDelivery(new SqsDelivery(this, message))
+    return true
   }
 
   /** A delivery settled (or was given back): its slot is free. */
   freeSlot(): void {
-    this.unsettled -= 1
-    const wake = this.slotFreed
-    this.slotFreed = undefined
-    wake?.()
+    this.credits.settled()
   }
 
   get group(): string {

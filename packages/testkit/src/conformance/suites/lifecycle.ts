@@ -28,6 +28,34 @@ export function lifecycleSuite(h: ConformanceHarness): void {
       expect(peak).toBeGreaterThanOrEqual(2)
     })
 
+    it('closes promptly after a listener held all of a high concurrency', async () => {
+      // Adapters often run several receivers per listener; every one of them must wake when a
+      // slot frees or the listener closes, whichever comes first.
+      const concurrency = 40
+      const log: Received[] = []
+      let release!: () => void
+      const gate = new Promise<void>((resolve) => {
+        release = resolve
+      })
+      const bus = h.bus()
+      bus.listen(
+        'report.compiled',
+        h.recorder(log, 'bus', () => gate),
+        { name: 'reports', concurrency },
+      )
+      await bus.start()
+      const publisher = h.bus({ service: 'reporting' })
+      await Promise.all(
+        Array.from({ length: concurrency + 10 }, (_, i) => publisher.publish('report.compiled', { i })),
+      )
+      await h.waitForCount(log, concurrency, 'deliveries filling every slot')
+      await sleep(200) // let every receiver find no free slot
+      release()
+      await h.waitForCount(log, concurrency + 10, 'deliveries after the slots freed')
+      const closed = await Promise.race([bus.close().then(() => 'closed'), sleep(8000).then(() => 'hung')])
+      expect(closed).toBe('closed')
+    })
+
     it('drains in-flight handlers on close and acknowledges them exactly once', async () => {
       const log: Received[] = []
       let finished = 0

@@ -1,7 +1,8 @@
 /**
- * How many messages one lane (a group's events, or its retries) may have in the process: requested
- * from the server and not yet arrived, plus handed to core and not yet settled. Pulling only for free
- * credits is what bounds the deliveries core holds (G9) without a second gate in the adapter.
+ * How many messages one consumer (a group's events, or its retries) may have in the process:
+ * requested from the broker and not yet arrived, plus handed to core and not yet settled. Asking the
+ * broker only for free credits is what bounds the deliveries core holds (G9) without a second gate
+ * in the adapter. Any number of receivers may wait: each wakes when credits free or on `wake()`.
  */
 export class Credits {
   private requested = 0
