@@ -14,6 +14,7 @@ import {
   type StoredDeadLetter,
   type TransportDeadLetters,
 } from '@tidings/core/transport'
+import { carriedAttributes, fifoFields } from './message-fields.js'
 import { ATTRIBUTE } from './names.js'
 import { isMissingQueue, type Topology } from './topology.js'
 
@@ -33,6 +34,7 @@ export class SqsDeadLetters implements TransportDeadLetters {
     private readonly queueName: string,
     private readonly groupQueueName: string,
     private readonly group: string,
+    private readonly fifo: boolean,
   ) {}
 
   async list(options: { readonly limit: number }): Promise<StoredDeadLetter[]> {
@@ -84,14 +86,14 @@ export class SqsDeadLetters implements TransportDeadLetters {
     await this.giveBack(url, others)
     for (const message of chosen) {
       // Back to the group only, as a new attempt chain: no attempt or history attributes.
-      const type = message.MessageAttributes?.[ATTRIBUTE.type]?.StringValue
+      const stored = this.toStored(message)
+      const key = message.MessageAttributes?.[ATTRIBUTE.key]?.StringValue
       await this.sqs.send(
         new SendMessageCommand({
           QueueUrl: groupUrl,
           MessageBody: message.Body ?? '',
-          ...(type
-            ? { MessageAttributes: { [ATTRIBUTE.type]: { DataType: 'String', StringValue: type } } }
-            : {}),
+          MessageAttributes: carriedAttributes(message),
+          ...fifoFields(this.fifo, { id: stored.id, key }, 'fresh'),
         }),
       )
     }

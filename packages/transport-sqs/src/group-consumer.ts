@@ -22,6 +22,7 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from '@tidings/core/transport'
+import { carriedAttributes, fifoFields } from './message-fields.js'
 import { ATTRIBUTE } from './names.js'
 
 /** SQS's longest DelaySeconds (15 minutes) and visibility timeout (12 hours). */
@@ -38,6 +39,7 @@ export interface ConsumerDependencies {
   readonly deadLetterUrl: string
   readonly visibilitySeconds: number
   readonly waitTimeSeconds: number
+  readonly fifo: boolean
   readonly logger: () => Logger
 }
 
@@ -181,6 +183,9 @@ export class GroupConsumer implements Subscription {
   get visibilitySeconds(): number {
     return this.deps.visibilitySeconds
   }
+  get fifo(): boolean {
+    return this.deps.fifo
+  }
 
   /** Deletes of one tick go out as batches of 10. */
   delete(handle: string): Promise<void> {
@@ -291,8 +296,16 @@ class SqsDelivery implements Delivery {
   async retry(instruction: RetryInstruction): Promise<void> {
     if (!this.claim('retry')) return
     const delaySeconds = Math.ceil(instruction.delayMs / 1000)
+    if (this.consumer.fifo) {
+      // The same message hidden until due keeps its key's place; the next receive counts the attempt.
+      await this.consumer.changeVisibility(
+        this.message.ReceiptHandle!,
+        Math.min(MAX_VISIBILITY_SECONDS, delaySeconds),
+      )
+      return
+    }
     const attributes: Record<string, MessageAttributeValue> = {
-      ...carried(this.message),
+      ...carriedAttributes(this.message),
       [ATTRIBUTE.attempt]: { DataType: 'Number', StringValue: String(instruction.attempt) },
       [ATTRIBUTE.history]: { DataType: 'String', StringValue: JSON.stringify(instruction.history) },
     }
@@ -320,8 +333,10 @@ class SqsDelivery implements Delivery {
       new SendMessageCommand({
         QueueUrl: this.consumer.deadLetterUrl,
         MessageBody: this.message.Body ?? '',
+        // A group of its own in FIFO mode, so listing the dead letters is never held up by a key.
+        ...fifoFields(this.consumer.fifo, { id: record.id }, 'fresh'),
         MessageAttributes: {
-          ...carried(this.message),
+          ...carriedAttributes(this.message),
           [ATTRIBUTE.id]: { DataType: 'String', StringValue: record.id },
           [ATTRIBUTE.reason]: { DataType: 'String', StringValue: record.reason.slice(0, 1000) || 'unknown' },
           [ATTRIBUTE.history]: { DataType: 'String', StringValue: JSON.stringify(record.history) },
@@ -331,17 +346,6 @@ class SqsDelivery implements Delivery {
     )
     await this.consumer.delete(this.message.ReceiptHandle!)
   }
-}
-
-/** The event's own attributes (type, key) travel with every copy. */
-function carried(message: Message): Record<string, MessageAttributeValue> {
-  const attributes = message.MessageAttributes ?? {}
-  const kept: Record<string, MessageAttributeValue> = {}
-  for (const name of [ATTRIBUTE.type, ATTRIBUTE.key]) {
-    const value = attributes[name]
-    if (value?.StringValue) kept[name] = { DataType: 'String', StringValue: value.StringValue }
-  }
-  return kept
 }
 
 function numberAttribute(value: MessageAttributeValue | undefined): number | undefined {

@@ -2,30 +2,39 @@ import { ConfigError } from '@tidings/core/transport'
 
 /**
  * Every AWS resource of a namespace: one SNS topic `<ns>-events`, and per group a queue `<ns>-<group>`
- * with its dead-letter queue `<ns>-<group>-dlq`. Queue names allow 80 characters.
+ * with its dead-letter queue `<ns>-<group>-dlq`; in FIFO mode each name ends in `.fifo`, as AWS
+ * requires. Queue names allow 80 characters, the suffix included.
  */
 export class Names {
-  constructor(readonly namespace: string) {}
+  private readonly suffix: string
+
+  constructor(
+    readonly namespace: string,
+    readonly fifo = false,
+  ) {
+    this.suffix = fifo ? '.fifo' : ''
+  }
 
   get topic(): string {
-    return `${this.namespace}-events`
+    return `${this.namespace}-events${this.suffix}`
   }
   groupQueue(group: string): string {
-    return checked(`${this.namespace}-${group}`)
+    return checked(`${this.namespace}-${group}${this.suffix}`)
   }
   deadLetterQueue(group: string): string {
-    return checked(`${this.namespace}-${group}-dlq`)
+    return checked(`${this.namespace}-${group}-dlq${this.suffix}`)
   }
-  /** The group of a queue name of this namespace, or undefined (a DLQ, another namespace). */
+  /** The group of a queue name of this namespace and mode, or undefined (a DLQ, another namespace). */
   groupOf(queueName: string): string | undefined {
     const prefix = `${this.namespace}-`
-    if (!queueName.startsWith(prefix) || queueName.endsWith('-dlq')) return undefined
-    return queueName.slice(prefix.length)
+    if (!queueName.startsWith(prefix) || queueName.endsWith('.fifo') !== this.fifo) return undefined
+    const name = queueName.slice(prefix.length, queueName.length - this.suffix.length)
+    return name.endsWith('-dlq') ? undefined : name
   }
 }
 
 function checked(name: string): string {
-  if (name.length > 80 || !/^[A-Za-z0-9_-]+$/.test(name)) {
+  if (name.length > 80 || !/^[A-Za-z0-9_-]+(\.fifo)?$/.test(name)) {
     throw new ConfigError(
       `The SQS queue name "${name}" is invalid (80 letters, digits, "-" or "_" at most): use a shorter namespace or group.`,
     )

@@ -15,6 +15,13 @@ export interface SqsTransportOptions {
   readonly namespace?: string | undefined
   /** How long publish() keeps trying through an outage before PublishError (default 10 s). */
   readonly publishTimeoutMs?: number | undefined
+  /**
+   * FIFO topic and queues (names end in `.fifo`): events with the same key reach a group in publish
+   * order (G14), and SNS drops a second publish of an event id within 5 minutes. A retry then hides
+   * the same message until due, so it keeps its key's place but carries no attempt history (default
+   * false: standard topic and queues, higher throughput, no order).
+   */
+  readonly fifo?: boolean | undefined
   /** Long polling: how long one ReceiveMessage waits for messages, in seconds (default 20, AWS's maximum). */
   readonly waitTimeSeconds?: number | undefined
   /** Largest encoded event (default and maximum 256 KiB less room for the attributes). */
@@ -28,6 +35,7 @@ export interface ResolvedOptions {
   readonly endpoint: string | undefined
   readonly credentials: SqsTransportOptions['credentials']
   readonly namespace: string
+  readonly fifo: boolean
   readonly publishTimeoutMs: number
   readonly waitTimeSeconds: number
   readonly maxMessageBytes: number
@@ -59,6 +67,7 @@ export function resolveOptions(options: SqsTransportOptions): ResolvedOptions {
     endpoint: options.endpoint,
     credentials: options.credentials,
     namespace,
+    fifo: flag('fifo', options.fifo),
     publishTimeoutMs: integer('publishTimeoutMs', options.publishTimeoutMs, 10_000, 1, 600_000),
     waitTimeSeconds: integer('waitTimeSeconds', options.waitTimeSeconds, 20, 0, 20),
     maxMessageBytes: integer(
@@ -79,6 +88,14 @@ export function assertNamespace(namespace: unknown): asserts namespace is string
       `The SQS namespace must be 1 to 30 letters, digits, "-" or "_" (it prefixes queue names), got ${describeValue(namespace)}.`,
     )
   }
+}
+
+function flag(name: string, value: boolean | undefined): boolean {
+  if (value === undefined) return false
+  if (typeof value !== 'boolean') {
+    throw new ConfigError(`sqsTransport({ ${name} }) must be true or false, got ${describeValue(value)}.`)
+  }
+  return value
 }
 
 function integer(

@@ -1,6 +1,6 @@
 import { PublishBatchCommand, type SNSClient } from '@aws-sdk/client-sns'
 import { type Logger, type OutgoingMessage, PublishError } from '@tidings/core/transport'
-import { ATTRIBUTE } from './names.js'
+import { eventAttributes, fifoFields } from './message-fields.js'
 
 interface Pending {
   readonly message: OutgoingMessage
@@ -24,6 +24,7 @@ export class Publisher {
     private readonly sns: SNSClient,
     private readonly topicArn: () => Promise<string>,
     private readonly publishTimeoutMs: number,
+    private readonly fifo: boolean,
     private readonly logger: () => Logger,
   ) {}
 
@@ -59,12 +60,9 @@ export class Publisher {
             PublishBatchRequestEntries: pending.map((entry, index) => ({
               Id: String(index),
               Message: entry.message.text,
-              MessageAttributes: {
-                [ATTRIBUTE.type]: { DataType: 'String', StringValue: entry.message.type },
-                ...(entry.message.key === undefined
-                  ? {}
-                  : { [ATTRIBUTE.key]: { DataType: 'String', StringValue: entry.message.key } }),
-              },
+              MessageAttributes: eventAttributes(entry.message.type, entry.message.key),
+              // Sent again after an outage with the same deduplication id: SNS FIFO keeps one.
+              ...fifoFields(this.fifo, entry.message, 'event'),
             })),
           }),
           { abortSignal: AbortSignal.timeout(Math.max(1, deadline - Date.now())) },

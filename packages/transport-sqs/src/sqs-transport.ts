@@ -29,7 +29,8 @@ import {
 } from '@tidings/core/transport'
 import { SqsDeadLetters } from './dead-letters.js'
 import { GroupConsumer, MAX_VISIBILITY_SECONDS } from './group-consumer.js'
-import { ATTRIBUTE, Names } from './names.js'
+import { eventAttributes, fifoFields } from './message-fields.js'
+import { Names } from './names.js'
 import { type ResolvedOptions, resolveOptions, type SqsTransportOptions } from './options.js'
 import { Publisher } from './publisher.js'
 import { isMissingQueue, Topology } from './topology.js'
@@ -56,26 +57,33 @@ export function sqsTransport(options: SqsTransportOptions): Transport {
   return new SqsTransport(resolveOptions(options))
 }
 
-const SQS_CAPABILITIES: TransportCapabilities = Object.freeze({
-  // 15 minutes of DelaySeconds, then visibility changes on receipt: 12 hours at most.
-  maxDelayMs: MAX_VISIBILITY_SECONDS * 1000,
-  historyBytes: HISTORY_BYTES,
-  retryCarriesHistory: true,
-  // Listing receives the messages (their receive counts go up) and shows them again at once.
-  deadLetterBrowsing: 'approximate',
-  // Standard queues do not keep order.
-  orderingByKey: false,
-  crashRecovery: true,
-  durableGroups: true,
-  ephemeralGroups: true,
-  // SQS counts visible, in-flight and delayed messages; it knows no consumers.
-  groupCounters: { inFlight: true, waitingRetries: true, consumers: false },
-  readAhead: () => 0,
-})
+/** What SQS can promise, in either mode. */
+function capabilities(fifo: boolean): TransportCapabilities {
+  return Object.freeze({
+    // Standard: 15 minutes of DelaySeconds, then visibility changes on receipt. FIFO: the message
+    // itself is hidden until due. 12 hours at most either way.
+    maxDelayMs: MAX_VISIBILITY_SECONDS * 1000,
+    historyBytes: HISTORY_BYTES,
+    // FIFO queues take no per-message delay, and a delayed copy would lose its key's place: a retry
+    // hides the same message, so its attempt is SQS's receive count and only the last failure is kept.
+    retryCarriesHistory: !fifo,
+    // Listing receives the messages (their receive counts go up) and shows them again at once.
+    deadLetterBrowsing: 'approximate',
+    // Standard queues do not keep order; FIFO queues do, per message group (the key).
+    orderingByKey: fifo,
+    crashRecovery: true,
+    durableGroups: true,
+    ephemeralGroups: true,
+    // SQS counts visible, in-flight and delayed messages; it knows no consumers. In FIFO mode a
+    // waiting retry is an in-flight (hidden) message: the two cannot be told apart.
+    groupCounters: { inFlight: !fifo, waitingRetries: !fifo, consumers: false },
+    readAhead: () => 0,
+  })
+}
 
 export class SqsTransport implements Transport {
   readonly name = 'sqs'
-  readonly capabilities = SQS_CAPABILITIES
+  readonly capabilities: TransportCapabilities
   readonly maxMessageBytes: number
   private readonly names: Names
   private readonly sqs: SQSClient
@@ -88,7 +96,8 @@ export class SqsTransport implements Transport {
 
   constructor(readonly options: ResolvedOptions) {
     this.maxMessageBytes = options.maxMessageBytes
-    this.names = new Names(options.namespace)
+    this.capabilities = capabilities(options.fifo)
+    this.names = new Names(options.namespace, options.fifo)
     const config = {
       region: options.region,
       // Without a timeout a request to an endpoint that stopped answering waits forever.
@@ -104,6 +113,7 @@ export class SqsTransport implements Transport {
       this.sns,
       () => this.topology.topic(),
       options.publishTimeoutMs,
+      options.fifo,
       () => this.logger,
     )
     showOnly(this, 'SqsTransport', () => ({
@@ -111,6 +121,7 @@ export class SqsTransport implements Transport {
       region: options.region,
       endpoint: options.endpoint ? redactUrl(options.endpoint) : undefined,
       namespace: options.namespace,
+      fifo: options.fifo,
     }))
   }
 
@@ -168,6 +179,7 @@ export class SqsTransport implements Transport {
         deadLetterUrl,
         visibilitySeconds,
         waitTimeSeconds: this.options.waitTimeSeconds,
+        fifo: this.options.fifo,
         logger: () => this.logger,
       },
       options,
@@ -186,6 +198,7 @@ export class SqsTransport implements Transport {
       this.names.deadLetterQueue(group),
       this.names.groupQueue(group),
       group,
+      this.options.fifo,
     )
   }
 
@@ -203,7 +216,8 @@ export class SqsTransport implements Transport {
       new SendMessageCommand({
         QueueUrl: url,
         MessageBody: message.text,
-        MessageAttributes: { [ATTRIBUTE.type]: { DataType: 'String', StringValue: message.type } },
+        MessageAttributes: eventAttributes(message.type, message.key),
+        ...fifoFields(this.options.fifo, message, 'fresh'),
       }),
     )
   }
@@ -233,8 +247,8 @@ export class SqsTransport implements Transport {
         return {
           group,
           pending: queue.visible,
-          inFlight: queue.notVisible,
-          waitingRetries: queue.delayed,
+          inFlight: this.options.fifo ? undefined : queue.notVisible,
+          waitingRetries: this.options.fifo ? undefined : queue.delayed,
           deadLetters: deadLetters.visible + deadLetters.notVisible,
           consumers: undefined,
         }

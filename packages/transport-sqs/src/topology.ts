@@ -37,7 +37,16 @@ export class Topology {
 
   topic(abortSignal?: AbortSignal): Promise<string> {
     this.topicArn ??= this.sns
-      .send(new CreateTopicCommand({ Name: this.names.topic }), abortSignal ? { abortSignal } : {})
+      .send(
+        new CreateTopicCommand({
+          Name: this.names.topic,
+          // Tidings sets a deduplication id (the event id) on every publish.
+          ...(this.names.fifo
+            ? { Attributes: { FifoTopic: 'true', ContentBasedDeduplication: 'false' } }
+            : {}),
+        }),
+        abortSignal ? { abortSignal } : {},
+      )
       .then((out) => out.TopicArn!)
     this.topicArn.catch(() => {
       this.topicArn = undefined
@@ -115,9 +124,11 @@ export class Topology {
     attributes: Record<string, string>,
     tags: Record<string, string> | undefined,
   ): Promise<string> {
+    // FifoQueue can only be given at creation: never part of an update.
+    const creation = this.names.fifo ? { ...attributes, FifoQueue: 'true' } : attributes
     try {
       const out = await this.sqs.send(
-        new CreateQueueCommand({ QueueName: name, Attributes: attributes, ...(tags ? { tags } : {}) }),
+        new CreateQueueCommand({ QueueName: name, Attributes: creation, ...(tags ? { tags } : {}) }),
       )
       const url = out.QueueUrl!
       this.urls.set(name, Promise.resolve(url))

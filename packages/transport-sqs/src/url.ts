@@ -5,13 +5,14 @@ import { sqsTransport } from './sqs-transport.js'
 const PARAMETERS: Readonly<Record<string, UrlParameter>> = {
   namespace: { kind: 'string' },
   endpoint: { kind: 'string' },
+  fifo: { kind: 'boolean' },
   publishTimeoutMs: { kind: 'integer', min: 1, max: 600_000 },
   waitTimeSeconds: { kind: 'integer', min: 0, max: 20 },
 }
 
 /**
  * `TIDINGS_URL=sqs://us-east-1?namespace=shop` (credentials from the SDK's chain), or
- * `sqs://us-east-1?endpoint=http://127.0.0.1:4566` for an emulator.
+ * `sqs://us-east-1?endpoint=http://127.0.0.1:4566` for an emulator, `&fifo=true` for FIFO topic and queues.
  */
 export function createTransportFromUrl(url: string) {
   return sqsTransport(transportOptionsFromUrl(url))

@@ -43,13 +43,15 @@ export const rawSns = () => new SNSClient(clientConfig)
 export async function publishRaw(namespace: string, type: string, body: string): Promise<void> {
   const sns = rawSns()
   const topics = await sns.send(new ListTopicsCommand({}))
-  const topicArn = topics.Topics?.find((topic) => topic.TopicArn?.endsWith(`:${namespace}-events`))?.TopicArn
+  const topicArn = topics.Topics?.find((topic) => ownsTopic(namespace, topic.TopicArn))?.TopicArn
   if (!topicArn) throw new Error(`no topic for namespace ${namespace}`)
+  const fifo = topicArn.endsWith('.fifo')
   await sns.send(
     new PublishCommand({
       TopicArn: topicArn,
       Message: body,
       MessageAttributes: { type: { DataType: 'String', StringValue: type } },
+      ...(fifo ? { MessageGroupId: 'foreign', MessageDeduplicationId: randomBytes(8).toString('hex') } : {}),
     }),
   )
   sns.destroy()
@@ -64,10 +66,15 @@ export async function deleteNamespace(namespace: string): Promise<void> {
   }
   const topics = await sns.send(new ListTopicsCommand({}))
   for (const topic of topics.Topics ?? []) {
-    if (topic.TopicArn?.endsWith(`:${namespace}-events`)) {
+    if (ownsTopic(namespace, topic.TopicArn)) {
       await sns.send(new DeleteTopicCommand({ TopicArn: topic.TopicArn })).catch(() => {})
     }
   }
   sqs.destroy()
   sns.destroy()
+}
+
+/** The namespace's topic, standard or FIFO. */
+function ownsTopic(namespace: string, arn: string | undefined): boolean {
+  return arn?.endsWith(`:${namespace}-events`) === true || arn?.endsWith(`:${namespace}-events.fifo`) === true
 }
