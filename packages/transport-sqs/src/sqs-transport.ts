@@ -1,11 +1,5 @@
 import { SNSClient } from '@aws-sdk/client-sns'
-import {
-  DeleteQueueCommand,
-  GetQueueAttributesCommand,
-  ListQueuesCommand,
-  SendMessageCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs'
+import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs'
 import {
   assertGroupName,
   assertSubscribeOptions,
@@ -28,6 +22,7 @@ import {
   type TransportDeadLetters,
 } from '@tidings/core/transport'
 import { SqsDeadLetters } from './dead-letters.js'
+import { EphemeralQueues } from './ephemeral-queues.js'
 import { GroupConsumer, MAX_VISIBILITY_SECONDS } from './group-consumer.js'
 import { eventAttributes, fifoFields } from './message-fields.js'
 import { Names } from './names.js'
@@ -93,6 +88,8 @@ export class SqsTransport implements Transport {
   private readonly consumers = new Set<GroupConsumer>()
   private logger: Logger = silentLogger
   private state: 'new' | 'open' | 'closed' = 'new'
+  private readonly ephemeral: EphemeralQueues
+  private sweeping: Promise<void> = Promise.resolve()
 
   constructor(readonly options: ResolvedOptions) {
     this.maxMessageBytes = options.maxMessageBytes
@@ -109,6 +106,7 @@ export class SqsTransport implements Transport {
     this.sqs = new SQSClient(config)
     this.sns = new SNSClient(config)
     this.topology = new Topology(this.sqs, this.sns, this.names)
+    this.ephemeral = new EphemeralQueues(this.sqs, this.topology, this.names, () => this.logger)
     this.publisher = new Publisher(
       this.sns,
       () => this.topology.topic(),
@@ -148,6 +146,17 @@ export class SqsTransport implements Transport {
       }
     }
     this.state = 'open'
+    this.sweeping = this.ephemeral.sweep().then(
+      (removed) => {
+        if (removed > 0)
+          this.logger.info({ removed }, 'sqs: removed expired ephemeral queues of crashed processes')
+      },
+      (error: unknown) =>
+        this.logger.debug(
+          { error: (error as Error)?.message },
+          'sqs: looking for expired ephemeral queues failed',
+        ),
+    )
   }
 
   publish(message: OutgoingMessage): Promise<void> {
@@ -165,7 +174,7 @@ export class SqsTransport implements Transport {
     const { queueUrl, deadLetterUrl } = await this.topology.declareGroup({
       group: options.group,
       patterns: options.patterns,
-      durable: options.durable,
+      tags: options.durable ? undefined : this.ephemeral.tags(),
       visibilitySeconds,
       // The crash-loop net above core's own check; SQS allows at most 1,000.
       maxReceiveCount: Number.isFinite(options.maxAttempts)
@@ -187,6 +196,7 @@ export class SqsTransport implements Transport {
     )
     consumer.start()
     this.consumers.add(consumer)
+    if (!options.durable) this.ephemeral.track(options.group)
     return consumer
   }
 
@@ -224,19 +234,7 @@ export class SqsTransport implements Transport {
 
   async inspectGroups(): Promise<GroupStatus[]> {
     if (this.state === 'closed') throw new TransportClosedError('inspectGroups')
-    const urls: string[] = []
-    let nextToken: string | undefined
-    do {
-      const out = await this.sqs.send(
-        new ListQueuesCommand({
-          QueueNamePrefix: `${this.names.namespace}-`,
-          MaxResults: 1000,
-          NextToken: nextToken,
-        }),
-      )
-      urls.push(...(out.QueueUrls ?? []))
-      nextToken = out.NextToken
-    } while (nextToken)
+    const urls = await this.topology.listQueueUrls()
     const groups = urls
       .map((url) => this.names.groupOf(decodeURIComponent(url.split('/').pop() ?? '')))
       .filter((group): group is string => group !== undefined)
@@ -287,23 +285,8 @@ export class SqsTransport implements Transport {
     const consumers = [...this.consumers]
     this.consumers.clear()
     await Promise.all(consumers.map((consumer) => consumer.stop()))
-    // Ephemeral groups go with their transport (their tags let a later process remove a crashed one's).
-    for (const consumer of consumers.filter((each) => !each.subscription.durable)) {
-      for (const name of [
-        this.names.groupQueue(consumer.group),
-        this.names.deadLetterQueue(consumer.group),
-      ]) {
-        try {
-          await this.sqs.send(new DeleteQueueCommand({ QueueUrl: await this.topology.queueUrl(name) }))
-          this.topology.forget(name)
-        } catch (error) {
-          this.logger.debug(
-            { error: (error as Error)?.message, queue: name },
-            'sqs: removing an ephemeral queue failed',
-          )
-        }
-      }
-    }
+    await this.sweeping
+    await this.ephemeral.removeAll()
     this.sqs.destroy()
     this.sns.destroy()
   }

@@ -4,11 +4,15 @@ import {
   SetSubscriptionAttributesCommand,
   type SNSClient,
   SubscribeCommand,
+  type Subscription,
+  UnsubscribeCommand,
 } from '@aws-sdk/client-sns'
 import {
   CreateQueueCommand,
+  DeleteQueueCommand,
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
+  ListQueuesCommand,
   QueueDoesNotExist,
   SetQueueAttributesCommand,
   type SQSClient,
@@ -18,7 +22,8 @@ import type { Names } from './names.js'
 export interface GroupTopology {
   readonly group: string
   readonly patterns: readonly string[]
-  readonly durable: boolean
+  /** Tags of both queues (an ephemeral group's expiry). */
+  readonly tags: Record<string, string> | undefined
   readonly visibilitySeconds: number
   /** Redrive to the DLQ after this many receives (the crash-loop net), or none. */
   readonly maxReceiveCount: number | undefined
@@ -74,11 +79,8 @@ export class Topology {
   }
 
   async declareGroup(topology: GroupTopology): Promise<{ queueUrl: string; deadLetterUrl: string }> {
-    const { group } = topology
-    const ephemeral = topology.durable
-      ? {}
-      : { tags: { 'tidings-ephemeral': 'true', 'tidings-expires-at': String(Date.now() + 3_600_000) } }
-    const deadLetterUrl = await this.createQueue(this.names.deadLetterQueue(group), {}, ephemeral.tags)
+    const { group, tags } = topology
+    const deadLetterUrl = await this.createQueue(this.names.deadLetterQueue(group), {}, tags)
     const deadLetterArn = await this.queueArn(deadLetterUrl)
     const topicArn = await this.topic()
     const queueName = this.names.groupQueue(group)
@@ -92,7 +94,7 @@ export class Topology {
         maxReceiveCount: String(topology.maxReceiveCount),
       })
     }
-    const queueUrl = await this.createQueue(queueName, attributes, ephemeral.tags)
+    const queueUrl = await this.createQueue(queueName, attributes, tags)
     const queueArn = await this.queueArn(queueUrl)
     // Let the topic send to the queue (AWS requires it; emulators may not check).
     await this.sqs.send(
@@ -145,6 +147,50 @@ export class Topology {
     }
   }
 
+  /** Every queue URL of this namespace (both modes, DLQs included). */
+  async listQueueUrls(): Promise<string[]> {
+    const urls: string[] = []
+    let nextToken: string | undefined
+    do {
+      const out = await this.sqs.send(
+        new ListQueuesCommand({
+          QueueNamePrefix: `${this.names.namespace}-`,
+          MaxResults: 1000,
+          NextToken: nextToken,
+        }),
+      )
+      urls.push(...(out.QueueUrls ?? []))
+      nextToken = out.NextToken
+    } while (nextToken)
+    return urls
+  }
+
+  /** Removes a group: its subscription, its queue and its dead-letter queue; what is gone already is skipped. */
+  async removeGroup(group: string): Promise<void> {
+    const queueName = this.names.groupQueue(group)
+    try {
+      const queueUrl = await this.queueUrl(queueName)
+      const subscription = await this.findSubscription(await this.topic(), await this.queueArn(queueUrl))
+      if (subscription?.SubscriptionArn && subscription.SubscriptionArn !== 'PendingConfirmation') {
+        await this.sns.send(new UnsubscribeCommand({ SubscriptionArn: subscription.SubscriptionArn }))
+      }
+    } catch (error) {
+      if (!isMissingQueue(error)) throw error
+    }
+    await this.deleteQueue(queueName)
+    await this.deleteQueue(this.names.deadLetterQueue(group))
+  }
+
+  async deleteQueue(name: string): Promise<void> {
+    try {
+      await this.sqs.send(new DeleteQueueCommand({ QueueUrl: await this.queueUrl(name) }))
+    } catch (error) {
+      if (!isMissingQueue(error)) throw error
+    } finally {
+      this.forget(name)
+    }
+  }
+
   private async queueArn(url: string): Promise<string> {
     const out = await this.sqs.send(
       new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }),
@@ -154,8 +200,7 @@ export class Topology {
 
   /** One subscription per queue: created with raw delivery, its filter policy updated when patterns change. */
   private async subscribe(topicArn: string, queueArn: string, policy: string | undefined): Promise<void> {
-    const listed = await this.sns.send(new ListSubscriptionsByTopicCommand({ TopicArn: topicArn }))
-    const existing = listed.Subscriptions?.find((subscription) => subscription.Endpoint === queueArn)
+    const existing = await this.findSubscription(topicArn, queueArn)
     if (existing?.SubscriptionArn && existing.SubscriptionArn !== 'PendingConfirmation') {
       await this.sns.send(
         new SetSubscriptionAttributesCommand({
@@ -174,6 +219,20 @@ export class Topology {
         Attributes: { RawMessageDelivery: 'true', ...(policy ? { FilterPolicy: policy } : {}) },
       }),
     )
+  }
+
+  /** The topic's subscription of a queue, looked for through every page of the listing. */
+  private async findSubscription(topicArn: string, queueArn: string): Promise<Subscription | undefined> {
+    let nextToken: string | undefined
+    do {
+      const listed = await this.sns.send(
+        new ListSubscriptionsByTopicCommand({ TopicArn: topicArn, NextToken: nextToken }),
+      )
+      const found = listed.Subscriptions?.find((subscription) => subscription.Endpoint === queueArn)
+      if (found) return found
+      nextToken = listed.NextToken
+    } while (nextToken)
+    return undefined
   }
 }
 

@@ -1,4 +1,4 @@
-import { createBus, type Event, RetryLater, silentLogger } from '@tidings/core'
+import { createBus, RetryLater, silentLogger } from '@tidings/core'
 import { waitUntil } from '@tidings/testkit'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { messageGroupId } from '../src/message-fields.js'
@@ -30,12 +30,13 @@ describe('SQS FIFO mode (fifo: true)', () => {
     let failedOnce = false
     consumer.listen(
       'entry.posted',
-      (event: Event<{ label: string }>) => {
-        if (event.data.label === 'a1' && !failedOnce) {
+      (event) => {
+        const { label } = event.data as { label: string }
+        if (label === 'a1' && !failedOnce) {
           failedOnce = true
           throw new RetryLater(1000, 'ledger locked')
         }
-        handled.push(event.data.label)
+        handled.push(label)
       },
       { name: 'books', concurrency: 4 },
     )

@@ -1,0 +1,65 @@
+import { ListQueuesCommand, ListQueueTagsCommand, TagQueueCommand } from '@aws-sdk/client-sqs'
+import { createBus, silentLogger } from '@tidings/core'
+import { waitUntil } from '@tidings/testkit'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { deleteNamespace, makeTransport, randomNamespace, rawSqs } from './support.js'
+
+describe('ephemeral groups on SQS', () => {
+  let namespace = ''
+  beforeEach(() => {
+    namespace = randomNamespace()
+  })
+  afterEach(() => deleteNamespace(namespace))
+
+  const queues = async (): Promise<string[]> => {
+    const sqs = rawSqs()
+    const out = await sqs.send(new ListQueuesCommand({ QueueNamePrefix: `${namespace}-` }))
+    sqs.destroy()
+    return (out.QueueUrls ?? []).map((url) => url.split('/').pop()!).sort()
+  }
+  // Ephemeral group names carry a random suffix, so two processes' tails never share a queue.
+  const ofService = (service: string) => (name: string) =>
+    new RegExp(`^${namespace}-${service}-watch-[0-9a-f]+(-dlq)?$`).test(name)
+
+  it("removes a crashed process's ephemeral queues once their expiry has passed, and keeps a live one's", async () => {
+    const service = (name: string) =>
+      createBus({ service: name, transport: makeTransport(namespace), logger: silentLogger })
+    // A process that will "crash": it stays open, so its queues stay behind with their tags.
+    const crashed = service('tail')
+    crashed.listen('#', () => {}, { name: 'watch', durable: false })
+    await crashed.start()
+    const live = service('live')
+    live.listen('#', () => {}, { name: 'watch', durable: false })
+    await live.start()
+
+    const before = await queues()
+    expect(before).toHaveLength(4)
+    const liveQueues = before.filter(ofService('live'))
+    const crashedQueues = before.filter(ofService('tail'))
+    expect(liveQueues).toHaveLength(2)
+    expect(crashedQueues).toHaveLength(2)
+
+    const sqs = rawSqs()
+    for (const name of crashedQueues) {
+      const url = (await sqs.send(new ListQueuesCommand({ QueueNamePrefix: name }))).QueueUrls!.find((each) =>
+        each.endsWith(`/${name}`),
+      )!
+      const { Tags } = await sqs.send(new ListQueueTagsCommand({ QueueUrl: url }))
+      expect(Tags).toMatchObject({ 'tidings-ephemeral': 'true' })
+      expect(Number(Tags!['tidings-expires-at'])).toBeGreaterThan(Date.now())
+      // As if its process died long ago: the last renewal's expiry is in the past.
+      await sqs.send(
+        new TagQueueCommand({ QueueUrl: url, Tags: { 'tidings-expires-at': String(Date.now() - 1000) } }),
+      )
+    }
+    sqs.destroy()
+
+    const next = service('orders')
+    await next.start() // sweeps on connect
+    await waitUntil(async () => (await queues()).length === 2, { what: 'the expired queues removed' })
+    expect(await queues()).toEqual(liveQueues)
+
+    await Promise.all([next.close(), live.close(), crashed.close()])
+    expect(await queues()).toEqual([])
+  })
+})
