@@ -31,6 +31,8 @@ export const MAX_VISIBILITY_SECONDS = 43_200
 /** How long stop() lets a ReceiveMessage in flight answer before aborting it. */
 const STOP_GRACE_MS = 2_000
 /** Spacing of ReceiveMessage retries while SQS is unreachable or refusing. */
+/** A delete is tried this often before its event is left to come back after the visibility timeout. */
+const DELETE_ATTEMPTS = 4
 const RECEIVE_BACK_OFF = { initialDelayMs: 100, maxDelayMs: 2000, factor: 2, jitter: 0.2 }
 
 export interface ConsumerDependencies {
@@ -204,26 +206,44 @@ export class GroupConsumer implements Subscription {
     })
   }
 
+  /**
+   * Entries SQS failed on its side (throttling, internal errors) or a request that failed as a whole
+   * are sent again a few times: each delete that never happens is a duplicate delivery later.
+   */
   private async deleteBatch(batch: { handle: string; done: () => void }[]): Promise<void> {
-    try {
-      const out = await this.deps.sqs.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: this.deps.queueUrl,
-          Entries: batch.map((entry, index) => ({ Id: String(index), ReceiptHandle: entry.handle })),
-        }),
-      )
-      if (out.Failed?.length) {
+    let pending = batch
+    for (let attempt = 1; pending.length > 0; attempt += 1) {
+      let failed: typeof pending = []
+      let reason: string | undefined
+      try {
+        const out = await this.deps.sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: this.deps.queueUrl,
+            Entries: pending.map((entry, index) => ({ Id: String(index), ReceiptHandle: entry.handle })),
+          }),
+        )
+        for (const failure of out.Failed ?? []) {
+          const entry = pending[Number(failure.Id)]
+          // A sender fault (a receipt handle that expired) will not succeed later.
+          if (entry && !failure.SenderFault) failed.push(entry)
+          reason ??= `${failure.Code ?? 'error'} ${failure.Message ?? ''}`
+        }
+        for (const entry of pending) if (!failed.includes(entry)) entry.done()
+      } catch (error) {
+        failed = pending
+        reason = (error as Error)?.message
+      }
+      pending = failed
+      if (pending.length === 0) return
+      if (attempt >= DELETE_ATTEMPTS) {
         // At-least-once: a delete that failed means a redelivery after the visibility timeout.
         this.deps
           .logger()
-          .debug({ failed: out.Failed.length }, 'sqs: some deletes failed; those events come back')
+          .debug({ failed: pending.length, reason }, 'sqs: deletes failed; those events come back')
+        for (const entry of pending) entry.done()
+        return
       }
-    } catch (error) {
-      this.deps
-        .logger()
-        .debug({ error: (error as Error)?.message }, 'sqs: DeleteMessageBatch failed; those events come back')
-    } finally {
-      for (const entry of batch) entry.done()
+      await this.sleeper.sleep(backOffDelay(attempt, RECEIVE_BACK_OFF))
     }
   }
 
