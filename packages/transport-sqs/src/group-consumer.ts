@@ -24,6 +24,7 @@ import {
 } from '@tidings/core/transport'
 import { carriedAttributes, fifoFields } from './message-fields.js'
 import { ATTRIBUTE } from './names.js'
+import { REQUEST_BACK_OFF } from './request-back-off.js'
 
 /** SQS's longest DelaySeconds (15 minutes) and visibility timeout (12 hours). */
 export const MAX_DELAY_SECONDS = 900
@@ -33,7 +34,6 @@ const STOP_GRACE_MS = 2_000
 /** Spacing of ReceiveMessage retries while SQS is unreachable or refusing. */
 /** A delete is tried this often before its event is left to come back after the visibility timeout. */
 const DELETE_ATTEMPTS = 4
-const RECEIVE_BACK_OFF = { initialDelayMs: 100, maxDelayMs: 2000, factor: 2, jitter: 0.2 }
 
 export interface ConsumerDependencies {
   readonly sqs: SQSClient
@@ -130,7 +130,7 @@ export class GroupConsumer implements Subscription {
         this.aborts.delete(abort)
       }
       this.credits.unfilled(asked - messages.length)
-      if (failures > 0 && this.running) await this.sleeper.sleep(backOffDelay(failures, RECEIVE_BACK_OFF))
+      if (failures > 0 && this.running) await this.sleeper.sleep(backOffDelay(failures, REQUEST_BACK_OFF))
       for (const message of messages) {
         if (!this.running) {
           // Stopped while receiving: give it back at once (stop() waits for it).
@@ -243,7 +243,7 @@ export class GroupConsumer implements Subscription {
         for (const entry of pending) entry.done()
         return
       }
-      await this.sleeper.sleep(backOffDelay(attempt, RECEIVE_BACK_OFF))
+      await this.sleeper.sleep(backOffDelay(attempt, REQUEST_BACK_OFF))
     }
   }
 

@@ -1,6 +1,7 @@
 import { PublishBatchCommand, type SNSClient } from '@aws-sdk/client-sns'
-import { type Logger, type OutgoingMessage, PublishError } from '@tidings/core/transport'
+import { backOffDelay, type Logger, type OutgoingMessage, PublishError } from '@tidings/core/transport'
 import { eventAttributes, fifoFields } from './message-fields.js'
+import { REQUEST_BACK_OFF } from './request-back-off.js'
 
 interface Pending {
   readonly message: OutgoingMessage
@@ -50,8 +51,7 @@ export class Publisher {
     const deadline = Date.now() + this.publishTimeoutMs
     let pending = batch
     let lastError: unknown
-    let pause = 100
-    while (pending.length > 0 && Date.now() < deadline) {
+    for (let attempt = 1; pending.length > 0 && Date.now() < deadline; attempt += 1) {
       try {
         const topicArn = await this.topicArn()
         const out = await this.sns.send(
@@ -88,9 +88,11 @@ export class Publisher {
       }
       if (pending.length > 0) {
         await new Promise((resolve) =>
-          setTimeout(resolve, Math.min(pause, Math.max(0, deadline - Date.now()))),
+          setTimeout(
+            resolve,
+            Math.min(backOffDelay(attempt, REQUEST_BACK_OFF), Math.max(0, deadline - Date.now())),
+          ),
         )
-        pause = Math.min(pause * 2, 1000)
       }
     }
     for (const entry of pending) {

@@ -3,6 +3,7 @@ import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-s
 import {
   assertGroupName,
   assertSubscribeOptions,
+  backOffDelay,
   ConfigError,
   ConnectionError,
   type DeliveryHandler,
@@ -28,6 +29,7 @@ import { eventAttributes, fifoFields } from './message-fields.js'
 import { Names } from './names.js'
 import { type ResolvedOptions, resolveOptions, type SqsTransportOptions } from './options.js'
 import { Publisher } from './publisher.js'
+import { REQUEST_BACK_OFF } from './request-back-off.js'
 import { isMissingQueue, Topology } from './topology.js'
 
 /** AWS refused the request (credentials, permissions): trying again will not help. */
@@ -129,8 +131,8 @@ export class SqsTransport implements Transport {
     this.logger = context.logger
     // The topic every publish goes to; also proves the endpoint answers, within publishTimeoutMs.
     const deadline = Date.now() + this.options.publishTimeoutMs
-    let pause = 100
-    for (;;) {
+    for (let attempt = 1; ; attempt += 1) {
+      const pause = backOffDelay(attempt, REQUEST_BACK_OFF)
       try {
         await this.topology.topic(AbortSignal.timeout(Math.max(1, deadline - Date.now())))
         break
@@ -142,7 +144,6 @@ export class SqsTransport implements Transport {
           )
         }
         await new Promise((resolve) => setTimeout(resolve, pause))
-        pause = Math.min(pause * 2, 1000)
       }
     }
     this.state = 'open'
