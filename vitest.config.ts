@@ -64,6 +64,7 @@ export default defineConfig({
             './scripts/require-rabbitmq.ts',
             './scripts/require-redis.ts',
             './scripts/require-nats.ts',
+            './scripts/sqs-emulator.ts',
             './test/install/global-setup.ts',
           ],
           testTimeout: 120_000,

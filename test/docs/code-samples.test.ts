@@ -100,6 +100,7 @@ describe('the shipped declarations', () => {
       '@tidings/transport-amqp',
       '@tidings/transport-redis-streams',
       '@tidings/transport-nats',
+      '@tidings/transport-sqs',
       '@tidings/opentelemetry',
     ]
     await writeFile(

@@ -16,6 +16,7 @@ export const PACKED = [
   '@tidings/transport-amqp',
   '@tidings/transport-nats',
   '@tidings/transport-redis-streams',
+  '@tidings/transport-sqs',
 ] as const
 
 export interface PackedFile {

@@ -21,20 +21,33 @@ const ROOT = resolve(import.meta.dirname, '../..')
 const FIXTURE = join(import.meta.dirname, 'fixture')
 const packed = inject('packed')
 
-const TRANSPORTS = [
+/**
+ * Each transport: its broker's URL, and what the child processes need beside it (SQS: credentials;
+ * any will do for the emulator).
+ */
+const TRANSPORTS: readonly { name: string; url: string; env: Record<string, string> }[] = [
   {
     name: '@tidings/transport-redis-streams',
     url: `${BROKERS.redis.url}?namespace=tidingsinstall`,
+    env: {},
   },
   {
     name: '@tidings/transport-amqp',
     url: `${BROKERS.rabbitmq.url}?namespace=tidingsinstall`,
+    env: {},
   },
   {
     name: '@tidings/transport-nats',
     url: `${BROKERS.nats.url}?namespace=tidingsinstall`,
+    env: {},
   },
-] as const
+  {
+    // The fauxqs emulator this project's globalSetup started in-process.
+    name: '@tidings/transport-sqs',
+    url: `sqs://us-east-1?endpoint=${inject('sqsEndpoint')}&namespace=tidingsinstall`,
+    env: { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' },
+  },
+]
 
 function tarball(name: string): string {
   const found = packed.find((entry) => entry.name === name)
@@ -212,7 +225,13 @@ describe.each(TRANSPORTS)('a scratch project with @tidings/core and $name', (tra
   })
 
   it.each(['memory://readme', transport.url])('runs the README example unchanged on %s', async (url) => {
-    const output = await exec(process.execPath, ['out/readme.js'], project, { TIDINGS_URL: url }, 30_000)
+    const output = await exec(
+      process.execPath,
+      ['out/readme.js'],
+      project,
+      { ...transport.env, TIDINGS_URL: url },
+      30_000,
+    )
     expect(lastJson(output)).toEqual({ readme: 'done' })
   })
 
@@ -220,7 +239,13 @@ describe.each(TRANSPORTS)('a scratch project with @tidings/core and $name', (tra
     'plain JavaScript ESM publishes and receives on %s',
     async (url) => {
       const args = url.startsWith('memory:') ? ['roundtrip.mjs'] : ['roundtrip.mjs', transport.name]
-      const output = await exec(process.execPath, args, project, { TIDINGS_URL: url }, 30_000)
+      const output = await exec(
+        process.execPath,
+        args,
+        project,
+        { ...transport.env, TIDINGS_URL: url },
+        30_000,
+      )
       expect(lastJson(output)).toEqual({
         module: 'esm',
         data: { from: 'esm' },
@@ -231,7 +256,7 @@ describe.each(TRANSPORTS)('a scratch project with @tidings/core and $name', (tra
 
   it.each(['memory://cjs', transport.url])('CommonJS require() publishes and receives on %s', async (url) => {
     const args = url.startsWith('memory:') ? ['roundtrip.cjs'] : ['roundtrip.cjs', transport.name]
-    const output = await exec(process.execPath, args, project, { TIDINGS_URL: url }, 30_000)
+    const output = await exec(process.execPath, args, project, { ...transport.env, TIDINGS_URL: url }, 30_000)
     const result = lastJson(output)
     expect(result).toMatchObject({ module: 'cjs', data: { from: 'cjs' }, configError: true })
     if (!url.startsWith('memory:')) expect(result.transport).toContain('createTransportFromUrl')
