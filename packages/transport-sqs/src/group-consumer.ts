@@ -59,6 +59,9 @@ export class GroupConsumer implements Subscription {
   private deletes: { handle: string; done: () => void }[] = []
   private deleteScheduled = false
   private readonly givingBack = new Set<Promise<void>>()
+  /** The last receive came back full: the queue likely holds more, so the extra receivers poll too. */
+  private backlog = false
+  private readonly backlogWaiters = new Set<() => void>()
 
   constructor(
     private readonly deps: ConsumerDependencies,
@@ -70,7 +73,7 @@ export class GroupConsumer implements Subscription {
 
   start(): void {
     const receivers = Math.min(4, Math.ceil(this.subscription.concurrency / 10))
-    for (let index = 0; index < receivers; index += 1) this.loops.push(this.receiveLoop())
+    for (let index = 0; index < receivers; index += 1) this.loops.push(this.receiveLoop(index === 0))
   }
 
   /**
@@ -82,6 +85,7 @@ export class GroupConsumer implements Subscription {
     this.running = false
     this.credits.wake()
     this.sleeper.wakeAll()
+    this.noteBacklog(true) // wakes the parked receivers so they end
     const loops = Promise.allSettled(this.loops)
     const timer = setTimeout(() => {
       for (const abort of this.aborts) abort.abort()
@@ -91,9 +95,18 @@ export class GroupConsumer implements Subscription {
     await Promise.allSettled([...this.givingBack])
   }
 
-  private async receiveLoop(): Promise<void> {
+  /**
+   * One receiver always polls; the others only while receives come back full. Parked long polls
+   * are not free: a message wakes every receiver waiting on the queue, and all but one come back
+   * empty (more requests, more latency for a trickle).
+   */
+  private async receiveLoop(always: boolean): Promise<void> {
     let failures = 0
     while (this.running) {
+      if (!always && !this.backlog) {
+        await new Promise<void>((resolve) => this.backlogWaiters.add(resolve))
+        continue
+      }
       await this.credits.waitFor(1, () => !this.running)
       if (!this.running) break
       const asked = Math.min(10, this.credits.free)
@@ -119,6 +132,7 @@ export class GroupConsumer implements Subscription {
         )
         messages = out.Messages ?? []
         failures = 0
+        this.noteBacklog(messages.length === asked)
       } catch (error) {
         failures += 1
         if (this.running) {
@@ -143,6 +157,13 @@ export class GroupConsumer implements Subscription {
         this.credits.arrived(this.accept(message))
       }
     }
+  }
+
+  private noteBacklog(full: boolean): void {
+    this.backlog = full
+    if (!full) return
+    for (const wake of this.backlogWaiters) wake()
+    this.backlogWaiters.clear()
   }
 
   /** Hands a message to core, or hides it again until due; true when core holds it. */
