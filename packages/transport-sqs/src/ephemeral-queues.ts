@@ -1,7 +1,7 @@
 import { ListQueueTagsCommand, type SQSClient, TagQueueCommand } from '@aws-sdk/client-sqs'
 import type { Logger } from '@tidings/core/transport'
 import type { Names } from './names.js'
-import type { Topology } from './topology.js'
+import { isMissingQueue, type Topology } from './topology.js'
 
 const EPHEMERAL_TAG = 'tidings-ephemeral'
 const EXPIRES_TAG = 'tidings-expires-at'
@@ -57,13 +57,23 @@ export class EphemeralQueues {
     let removed = 0
     for (const url of await this.topology.listQueueUrls()) {
       const name = decodeURIComponent(url.split('/').pop() ?? '')
-      const { Tags: tags = {} } = await this.sqs.send(new ListQueueTagsCommand({ QueueUrl: url }))
-      if (tags[EPHEMERAL_TAG] !== 'true' || !(Number(tags[EXPIRES_TAG]) < now)) continue
-      const group = this.names.groupOf(name)
-      if (group !== undefined && this.groups.has(group)) continue
-      if (group !== undefined) await this.topology.removeGroup(group)
-      else await this.topology.deleteQueue(name) // a dead-letter queue whose group queue is gone
-      removed += 1
+      try {
+        const { Tags: tags = {} } = await this.sqs.send(new ListQueueTagsCommand({ QueueUrl: url }))
+        if (tags[EPHEMERAL_TAG] !== 'true' || !(Number(tags[EXPIRES_TAG]) < now)) continue
+        const group = this.names.groupOf(name)
+        if (group !== undefined && this.groups.has(group)) continue
+        if (group !== undefined) await this.topology.removeGroup(group)
+        else await this.topology.deleteQueue(name) // a dead-letter queue whose group queue is gone
+        removed += 1
+      } catch (error) {
+        // Gone already (removed with its group a moment ago, or by another process's sweep), or
+        // this one failed: the others are still looked at.
+        if (isMissingQueue(error)) continue
+        this.logger().debug(
+          { error: (error as Error)?.message, queue: name },
+          'sqs: removing an expired ephemeral queue failed; the next sweep tries again',
+        )
+      }
     }
     return removed
   }

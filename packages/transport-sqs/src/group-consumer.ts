@@ -22,13 +22,17 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from '@tidings/core/transport'
-import { carriedAttributes, fifoFields } from './message-fields.js'
+import {
+  carriedAttributes,
+  fifoFields,
+  MAX_DELAY_SECONDS,
+  MAX_VISIBILITY_SECONDS,
+  numberAttribute,
+  receivedAttempt,
+} from './message-fields.js'
 import { ATTRIBUTE } from './names.js'
 import { REQUEST_BACK_OFF } from './request-back-off.js'
 
-/** SQS's longest DelaySeconds (15 minutes) and visibility timeout (12 hours). */
-export const MAX_DELAY_SECONDS = 900
-export const MAX_VISIBILITY_SECONDS = 43_200
 /** How long stop() lets a ReceiveMessage in flight answer before aborting it. */
 const STOP_GRACE_MS = 2_000
 /** Spacing of ReceiveMessage retries while SQS is unreachable or refusing. */
@@ -298,12 +302,10 @@ class SqsDelivery implements Delivery {
     private readonly consumer: GroupConsumer,
     private readonly message: Message,
   ) {
-    const attributes = message.MessageAttributes ?? {}
-    const base = numberAttribute(attributes[ATTRIBUTE.attempt]) ?? 1
-    const receives = Number(message.Attributes?.ApproximateReceiveCount ?? '1')
-    this.attempt = base + Math.max(0, receives - 1)
-    this.redelivered = receives > 1
-    const history = tryParse(attributes[ATTRIBUTE.history]?.StringValue ?? '[]')
+    const received = receivedAttempt(message)
+    this.attempt = received.attempt
+    this.redelivered = received.redelivered
+    const history = tryParse(message.MessageAttributes?.[ATTRIBUTE.history]?.StringValue ?? '[]')
     this.history = Array.isArray(history) ? (history as AttemptFailure[]) : []
   }
 
@@ -387,11 +389,6 @@ class SqsDelivery implements Delivery {
     )
     await this.consumer.delete(this.message.ReceiptHandle!)
   }
-}
-
-function numberAttribute(value: MessageAttributeValue | undefined): number | undefined {
-  const number = Number(value?.StringValue)
-  return value?.StringValue !== undefined && Number.isFinite(number) ? number : undefined
 }
 
 function tryParse(text: string): unknown {

@@ -1,6 +1,7 @@
 import { PublishBatchCommand, type SNSClient } from '@aws-sdk/client-sns'
 import { backOffDelay, type Logger, type OutgoingMessage, PublishError } from '@tidings/core/transport'
 import { eventAttributes, fifoFields } from './message-fields.js'
+import { SQS_MESSAGE_LIMIT } from './options.js'
 import { REQUEST_BACK_OFF } from './request-back-off.js'
 
 interface Pending {
@@ -9,8 +10,9 @@ interface Pending {
   readonly reject: (error: Error) => void
 }
 
-/** SNS takes at most 10 entries per PublishBatch. */
+/** SNS takes at most 10 entries per PublishBatch, and 256 KiB for all of them together. */
 const BATCH = 10
+const BATCH_BYTES = SQS_MESSAGE_LIMIT
 
 /**
  * Publishes of one tick leave as PublishBatch calls of up to 10; each publish() resolves on SNS's
@@ -43,8 +45,19 @@ export class Publisher {
     this.scheduled = false
     const queued = this.queued
     this.queued = []
-    for (let start = 0; start < queued.length; start += BATCH)
-      void this.send(queued.slice(start, start + BATCH))
+    let batch: Pending[] = []
+    let bytes = 0
+    for (const pending of queued) {
+      const size = entryBytes(pending.message)
+      if (batch.length === BATCH || (batch.length > 0 && bytes + size > BATCH_BYTES)) {
+        void this.send(batch)
+        batch = []
+        bytes = 0
+      }
+      batch.push(pending)
+      bytes += size
+    }
+    if (batch.length > 0) void this.send(batch)
   }
 
   private async send(batch: Pending[]): Promise<void> {
@@ -104,4 +117,16 @@ export class Publisher {
       )
     }
   }
+}
+
+/** What SNS counts of an entry toward the batch's 256 KiB: the body and the attributes' names, types and values. */
+function entryBytes(message: OutgoingMessage): number {
+  let bytes = message.byteLength
+  for (const [name, value] of Object.entries(eventAttributes(message.type, message.key))) {
+    bytes +=
+      Buffer.byteLength(name) +
+      Buffer.byteLength(value.DataType ?? '') +
+      Buffer.byteLength(value.StringValue ?? '')
+  }
+  return bytes
 }

@@ -19,6 +19,9 @@ import {
 } from '@aws-sdk/client-sqs'
 import type { Names } from './names.js'
 
+/** SQS's longest retention, 14 days, for group and dead-letter queues alike. */
+const RETENTION_SECONDS = 14 * 24 * 3600
+
 export interface GroupTopology {
   readonly group: string
   readonly patterns: readonly string[]
@@ -80,13 +83,18 @@ export class Topology {
 
   async declareGroup(topology: GroupTopology): Promise<{ queueUrl: string; deadLetterUrl: string }> {
     const { group, tags } = topology
-    const deadLetterUrl = await this.createQueue(this.names.deadLetterQueue(group), {}, tags)
+    // Dead letters wait for a person: kept as long as SQS allows (its default is 4 days).
+    const deadLetterUrl = await this.createQueue(
+      this.names.deadLetterQueue(group),
+      { MessageRetentionPeriod: String(RETENTION_SECONDS) },
+      tags,
+    )
     const deadLetterArn = await this.queueArn(deadLetterUrl)
     const topicArn = await this.topic()
     const queueName = this.names.groupQueue(group)
     const attributes: Record<string, string> = {
       VisibilityTimeout: String(topology.visibilitySeconds),
-      MessageRetentionPeriod: String(14 * 24 * 3600),
+      MessageRetentionPeriod: String(RETENTION_SECONDS),
     }
     if (topology.maxReceiveCount !== undefined) {
       attributes.RedrivePolicy = JSON.stringify({

@@ -24,20 +24,23 @@ describe('ephemeral groups on SQS', () => {
   it("removes a crashed process's ephemeral queues once their expiry has passed, and keeps a live one's", async () => {
     const service = (name: string) =>
       createBus({ service: name, transport: makeTransport(namespace), logger: silentLogger })
-    // A process that will "crash": it stays open, so its queues stay behind with their tags.
+    // Processes that will "crash": they stay open, so their queues stay behind with their tags.
     const crashed = service('tail')
     crashed.listen('#', () => {}, { name: 'watch', durable: false })
     await crashed.start()
+    const crashedToo = service('tap')
+    crashedToo.listen('#', () => {}, { name: 'watch', durable: false })
+    await crashedToo.start()
     const live = service('live')
     live.listen('#', () => {}, { name: 'watch', durable: false })
     await live.start()
 
     const before = await queues()
-    expect(before).toHaveLength(4)
+    expect(before).toHaveLength(6)
     const liveQueues = before.filter(ofService('live'))
-    const crashedQueues = before.filter(ofService('tail'))
+    const crashedQueues = before.filter((name) => ofService('tail')(name) || ofService('tap')(name))
     expect(liveQueues).toHaveLength(2)
-    expect(crashedQueues).toHaveLength(2)
+    expect(crashedQueues).toHaveLength(4)
 
     const sqs = rawSqs()
     for (const name of crashedQueues) {
@@ -59,7 +62,7 @@ describe('ephemeral groups on SQS', () => {
     await waitUntil(async () => (await queues()).length === 2, { what: 'the expired queues removed' })
     expect(await queues()).toEqual(liveQueues)
 
-    await Promise.all([next.close(), live.close(), crashed.close()])
+    await Promise.all([next.close(), live.close(), crashed.close(), crashedToo.close()])
     expect(await queues()).toEqual([])
   })
 })
