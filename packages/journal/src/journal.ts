@@ -9,6 +9,7 @@ import {
   type Logger,
 } from '@tidings/core'
 import { SqlJournal } from './journal-store.js'
+import { type AttemptEntry, OpenAttempts } from './open-attempts.js'
 import { type Condition, parseQuery } from './query.js'
 import type {
   AttemptRecord,
@@ -92,9 +93,7 @@ export class Journal implements BusJournal {
   private readonly buses = new Set<Bus<AnyEvents>>()
   private recentEvents = new Set<string>()
   private olderEvents = new Set<string>()
-  /** Received steps by attempt, until their outcome arrives. */
-  private openAttempts = new Map<string, JournalRecord>()
-  private olderAttempts = new Map<string, JournalRecord>()
+  private openAttempts: OpenAttempts
 
   constructor(options: JournalOptions) {
     if (options === null || typeof options !== 'object' || typeof options.store?.open !== 'function') {
@@ -108,6 +107,7 @@ export class Journal implements BusJournal {
     this.batchSize = positive(options.batchSize, 2_000, 'batchSize')
     this.flushIntervalMs = positive(options.flushIntervalMs, 100, 'flushIntervalMs')
     this.logger = options.logger ?? defaultLogger
+    this.openAttempts = new OpenAttempts(this.bufferSize)
   }
 
   /** Observe a bus: every event it publishes or receives, and every handling step of its listeners. */
@@ -279,8 +279,9 @@ export class Journal implements BusJournal {
     if (opened) await (await opened.catch(() => undefined))?.close()
   }
 
-  private record(record: JournalRecord): void {
-    if (this.closed) return
+  /** Buffers a record; false when it was dropped (closed, or the buffer is full). */
+  private record(record: JournalRecord): boolean {
+    if (this.closed) return false
     if (this.buffer.length >= this.bufferSize) {
       this.dropped += 1
       if (!this.warnedDrop) {
@@ -290,13 +291,14 @@ export class Journal implements BusJournal {
           'journal: the store is not keeping up; dropping journal records (counted in journal.stats().dropped) — handling goes on',
         )
       }
-      return
+      return false
     }
     this.buffer.push(record)
     // A full batch goes out at once while the store is healthy; a failing store is retried by the
     // timer only, not on every record.
     if (this.buffer.length >= this.batchSize && !this.flushing && this.lastError === undefined)
       void this.flush()
+    return true
   }
 
   private step(step: PendingStep): void {
@@ -318,33 +320,26 @@ export class Journal implements BusJournal {
 
   /** A received step waits in the buffer; its attempt's outcome usually arrives before it is written. */
   private received(eventId: string, group: string, attempt: number, at: number): void {
-    const record: JournalRecord = {
+    const entry: AttemptEntry = {
       kind: 'attempt',
       attempt: { eventId, group, kind: 'received', attempt, at },
     }
-    // Attempts whose outcome never comes (a process stopped mid-handler) are forgotten a generation later.
-    if (this.openAttempts.size >= this.bufferSize) {
-      this.olderAttempts = this.openAttempts
-      this.openAttempts = new Map()
-    }
-    this.openAttempts.set(attemptKey(eventId, group, attempt), record)
-    this.record(record)
+    if (this.record(entry)) this.openAttempts.add(entry)
   }
 
   /**
-   * The outcome of an attempt carries its receive time; the separate received step is dropped when
-   * it is still unwritten, so a handled event costs one step row, not two.
+   * The outcome of an attempt carries its receive time and takes the place of the received step
+   * while that one is still unwritten, so a handled event costs one buffered record and one row.
    */
   private outcome(step: PendingStep): void {
-    const key = attemptKey(step.eventId, step.group, step.attempt)
-    const received = this.openAttempts.get(key) ?? this.olderAttempts.get(key)
-    this.openAttempts.delete(key)
-    if (received?.kind !== 'attempt') {
+    const received = this.openAttempts.take(step.group, step.eventId, step.attempt)
+    if (received === undefined) {
       this.step(step)
       return
     }
-    if (!received.sent) received.folded = true
-    this.step({ ...step, receivedAt: received.attempt.at })
+    const folded = { ...step, receivedAt: received.attempt.at }
+    if (received.sent) this.step(folded)
+    else received.attempt = folded
   }
 
   private start(): void {
@@ -357,17 +352,10 @@ export class Journal implements BusJournal {
 
   private async writeBuffered(): Promise<void> {
     while (this.buffer.length > 0) {
-      const taken = this.buffer.slice(0, this.batchSize)
-      const batch: JournalRecord[] = []
-      for (const record of taken) {
-        if (record.kind === 'attempt') {
-          if (record.folded) continue
-          record.sent = true
-        }
-        batch.push(record)
-      }
+      const batch = this.buffer.slice(0, this.batchSize)
+      for (const record of batch) if (record.kind === 'attempt') record.sent = true
       try {
-        if (batch.length > 0) await (await this.open()).write(batch)
+        await (await this.open()).write(batch)
       } catch (error) {
         if (this.lastError === undefined) {
           this.logger.error(
@@ -381,7 +369,7 @@ export class Journal implements BusJournal {
         this.retryAt = Date.now() + this.retryDelayMs
         return
       }
-      this.buffer.splice(0, taken.length)
+      this.buffer.splice(0, batch.length)
       this.written += batch.length
       this.lastError = undefined
       this.retryDelayMs = 0
@@ -420,10 +408,6 @@ export class Journal implements BusJournal {
 
 /** Event ids remembered to write each event row once. */
 const RECENT_EVENTS = 10_000
-
-function attemptKey(eventId: string, group: string, attempt: number): string {
-  return `${eventId}\u0000${group}\u0000${attempt}`
-}
 
 function combine(conditions: readonly (Condition | undefined)[]): Condition | undefined {
   const present = conditions.filter((condition): condition is Condition => condition !== undefined)

@@ -43,11 +43,10 @@ export type JournalRecord =
   | { readonly kind: 'event'; readonly event: Event; readonly published: boolean }
   | {
       readonly kind: 'attempt'
-      readonly attempt: PendingStep
-      /** Handed to the store: too late to fold into its outcome. */
+      /** A received step becomes its attempt's outcome in place while it waits in the buffer. */
+      attempt: PendingStep
+      /** Handed to the store: too late to fold its outcome into it. */
       sent?: boolean
-      /** A received step folded into its outcome: skipped when written. */
-      folded?: boolean
     }
 
 /** Where an event stands in one group, from its last step. */

@@ -203,6 +203,29 @@ describe('a journal whose store is down', () => {
     await bus.close()
   })
 
+  it('buffers one record per handled attempt: its outcome takes the place of the received step', async () => {
+    const journal = createJournal({
+      store: postgresJournalStore({ connectionString: 'postgres://nobody@127.0.0.1:1/none' }),
+      bufferSize: 1000,
+      flushIntervalMs: 10_000, // no write is tried while the test looks at the buffer
+      logger: silentLogger,
+    })
+    const bus = createBus({
+      service: 'shop',
+      url: `memory://fold-${Math.random()}`,
+      logger: silentLogger,
+      journal,
+    })
+    let handled = 0
+    bus.listen('order.placed', () => void (handled += 1), { name: 'audit' })
+    await bus.start()
+    for (let n = 0; n < 10; n += 1) await bus.publish('order.placed', { n })
+    while (handled < 10) await new Promise((resolve) => setTimeout(resolve, 5))
+    await new Promise((resolve) => setTimeout(resolve, 20)) // the last outcome follows the handler
+    expect(journal.stats()).toMatchObject({ buffered: 20, dropped: 0 }) // 10 event rows + 10 handled steps
+    await bus.close()
+  })
+
   it('refuses bad options with errors that say what to write', () => {
     expect(() => createJournal({} as never)).toThrow(/needs a store/)
     expect(() =>
