@@ -19,6 +19,11 @@ export class Names {
     return `${this.namespace}-events${this.suffix}`
   }
   groupQueue(group: string): string {
+    if (group.endsWith('-dlq')) {
+      throw new ConfigError(
+        `The group "${group}" cannot be used on SQS: its queue would be the dead-letter queue of group "${group.slice(0, -4)}". Rename the listener (not "dlq").`,
+      )
+    }
     return checked(`${this.namespace}-${group}${this.suffix}`)
   }
   deadLetterQueue(group: string): string {

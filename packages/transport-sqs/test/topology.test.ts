@@ -1,5 +1,5 @@
 import { GetQueueAttributesCommand, ListQueuesCommand } from '@aws-sdk/client-sqs'
-import { createBus, silentLogger } from '@tidings/core'
+import { ConfigError, createBus, silentLogger } from '@tidings/core'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { deleteNamespace, makeTransport, randomNamespace, rawSqs } from './support.js'
 
@@ -28,5 +28,14 @@ describe('SQS topology', () => {
       expect(Attributes?.MessageRetentionPeriod).toBe(String(14 * 24 * 3600))
     }
     sqs.destroy()
+  })
+
+  it("refuses a listener named dlq, whose queue would be another group's dead-letter queue", async () => {
+    const bus = createBus({ service: 'orders', transport: makeTransport(namespace), logger: silentLogger })
+    bus.listen('order.placed', () => {}, { name: 'dlq' })
+    const starting = bus.start()
+    await expect(starting).rejects.toBeInstanceOf(ConfigError)
+    await expect(starting).rejects.toThrow(/dead-letter queue of group "orders"/)
+    await bus.close()
   })
 })
