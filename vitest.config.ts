@@ -88,6 +88,8 @@ export default defineConfig({
           globalSetup: [
             './scripts/require-rabbitmq.ts',
             './scripts/require-redis.ts',
+            './scripts/require-nats.ts',
+            './scripts/sqs-emulator.ts',
             './packages/cli/test/build-once.ts',
           ],
           hookTimeout: 300_000,

@@ -18,7 +18,7 @@ describe.each(BROKERS)('tidings on $name', (broker) => {
   let env: NodeJS.ProcessEnv = {}
   beforeEach(() => {
     namespace = newNamespace()
-    env = { TIDINGS_URL: broker.url(namespace) }
+    env = { TIDINGS_URL: broker.url(namespace), ...broker.env }
   })
   afterEach(async () => {
     await broker.cleanup(namespace)

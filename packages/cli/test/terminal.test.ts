@@ -43,7 +43,7 @@ describe('colour', () => {
 describe.each(BROKERS)('Ctrl-C on $name', (broker) => {
   it('stops tail cleanly and removes its ephemeral group', async () => {
     const namespace = newNamespace()
-    const env = { TIDINGS_URL: broker.url(namespace) }
+    const env = { TIDINGS_URL: broker.url(namespace), ...broker.env }
     try {
       const tail = startTidings(['tail'], env)
       const deadline = Date.now() + 15_000
