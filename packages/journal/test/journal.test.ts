@@ -217,7 +217,13 @@ describe('a journal whose store is down', () => {
       journal,
     })
     let handled = 0
-    bus.listen('order.placed', () => void (handled += 1), { name: 'audit' })
+    bus.listen(
+      'order.placed',
+      () => {
+        handled += 1
+      },
+      { name: 'audit' },
+    )
     await bus.start()
     for (let n = 0; n < 10; n += 1) await bus.publish('order.placed', { n })
     while (handled < 10) await new Promise((resolve) => setTimeout(resolve, 5))
