@@ -23,6 +23,7 @@ export class EphemeralQueues {
     private readonly topology: Topology,
     private readonly names: Names,
     private readonly logger: () => Logger,
+    private readonly renewEveryMs = RENEW_EVERY_MS,
   ) {}
 
   /** The tags a new ephemeral queue starts with. */
@@ -32,7 +33,7 @@ export class EphemeralQueues {
 
   track(group: string): void {
     this.groups.add(group)
-    this.renewal ??= setInterval(() => void this.renew(), RENEW_EVERY_MS).unref()
+    this.renewal ??= setInterval(() => void this.renew(), this.renewEveryMs).unref()
   }
 
   /** Removes the groups of this process (close). */

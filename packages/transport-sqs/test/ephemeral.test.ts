@@ -2,7 +2,10 @@ import { ListQueuesCommand, ListQueueTagsCommand, TagQueueCommand } from '@aws-s
 import { createBus, silentLogger } from '@tidings/core'
 import { waitUntil } from '@tidings/testkit'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { deleteNamespace, makeTransport, randomNamespace, rawSqs } from './support.js'
+import { EphemeralQueues } from '../src/ephemeral-queues.js'
+import { Names } from '../src/names.js'
+import { Topology } from '../src/topology.js'
+import { deleteNamespace, makeTransport, randomNamespace, rawSns, rawSqs } from './support.js'
 
 describe('ephemeral groups on SQS', () => {
   let namespace = ''
@@ -64,5 +67,43 @@ describe('ephemeral groups on SQS', () => {
 
     await Promise.all([next.close(), live.close(), crashed.close(), crashedToo.close()])
     expect(await queues()).toEqual([])
+  })
+
+  it("renews the expiry of a living process's queues, so a sweep never takes them", async () => {
+    const sqs = rawSqs()
+    const sns = rawSns()
+    const names = new Names(namespace)
+    const topology = new Topology(sqs, sns, names)
+    const ephemeral = new EphemeralQueues(sqs, topology, names, () => silentLogger, 100)
+    const group = 'tail-watch-0a1b2c3d'
+    await topology.declareGroup({
+      group,
+      patterns: ['#'],
+      tags: ephemeral.tags(),
+      visibilitySeconds: 30,
+      maxReceiveCount: undefined,
+    })
+    const expiries = async () =>
+      Promise.all(
+        [names.groupQueue(group), names.deadLetterQueue(group)].map(async (name) => {
+          const { Tags = {} } = await sqs.send(
+            new ListQueueTagsCommand({ QueueUrl: await topology.queueUrl(name) }),
+          )
+          return Number(Tags['tidings-expires-at'])
+        }),
+      )
+    const [first] = await expiries()
+    ephemeral.track(group)
+    await waitUntil(async () => (await expiries()).every((expiry) => expiry > first!), {
+      what: 'both expiries renewed',
+    })
+    // Another process sweeping at the moment the first lease ran out finds them alive.
+    const otherProcess = new EphemeralQueues(sqs, new Topology(sqs, sns, names), names, () => silentLogger)
+    expect(await otherProcess.sweep(first! + 1)).toBe(0)
+    expect(await queues()).toHaveLength(2)
+    await ephemeral.removeAll()
+    expect(await queues()).toEqual([])
+    sqs.destroy()
+    sns.destroy()
   })
 })
