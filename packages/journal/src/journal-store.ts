@@ -11,6 +11,7 @@ import type {
   SearchPage,
 } from './records.js'
 import type { SqlClient } from './sql-client.js'
+import { storableJson, storableTime } from './storable.js'
 
 /** Reads and writes the journal's tables; the same SQL on PostgreSQL and PGlite. */
 export class SqlJournal {
@@ -19,8 +20,15 @@ export class SqlJournal {
     private readonly schema: string,
   ) {}
 
-  /** One batch in three statements, each taking its rows as one JSON parameter. */
-  async write(records: readonly JournalRecord[]): Promise<void> {
+  /**
+   * One batch in three statements, each taking its rows as one JSON parameter. `unencodable` hears
+   * of an event whose data JSON.stringify cannot write (nested too deep by another stack's publisher);
+   * its row is left out.
+   */
+  async write(
+    records: readonly JournalRecord[],
+    unencodable: (event: Event, error: unknown) => void,
+  ): Promise<void> {
     const events = new Map<string, { event: Event; published: boolean }>()
     const steps: PendingStep[] = []
     for (const record of records) {
@@ -34,11 +42,13 @@ export class SqlJournal {
     }
     const s = this.schema
     if (events.size > 0) {
-      const rows = [...events.values()].map(({ event, published }) => ({
+      const writtenAt = new Date().toISOString()
+      const entries = [...events.values()]
+      const rows = entries.map(({ event, published }) => ({
         id: event.id,
         type: event.type,
         source: event.source,
-        time: event.time,
+        time: storableTime(event.time, writtenAt),
         key: event.key ?? null,
         data: event.data ?? null,
         envelope: withoutData(event), // the data column holds it once
@@ -49,7 +59,7 @@ export class SqlJournal {
          SELECT id, type, source, time, key, data, envelope, published
          FROM jsonb_to_recordset($1::jsonb) AS r(id text, type text, source text, time timestamptz, key text, data jsonb, envelope jsonb, published boolean)
          ON CONFLICT (id) DO UPDATE SET published = ${s}.events.published OR excluded.published`,
-        [JSON.stringify(rows)],
+        [storableJson(eventsJson(rows, (index, error) => unencodable(entries[index]!.event, error)))],
       )
     }
     if (steps.length > 0) {
@@ -58,7 +68,7 @@ export class SqlJournal {
          SELECT event_id, group_name, kind, attempt, at, received_at, duration_ms, error_name, error_message, error_stack, delay_ms, reason
          FROM jsonb_to_recordset($1::jsonb) AS r(event_id text, group_name text, kind text, attempt integer, at timestamptz, received_at timestamptz, duration_ms double precision, error_name text, error_message text, error_stack text, delay_ms double precision, reason text)`,
         [
-          JSON.stringify(
+          storableJsonOf(
             steps.map((step) => ({
               event_id: step.eventId,
               group_name: step.group,
@@ -101,7 +111,7 @@ export class SqlJournal {
                           THEN ${s}.deliveries.outcome ELSE excluded.outcome END,
            attempts = greatest(${s}.deliveries.attempts, excluded.attempts),
            updated_at = excluded.updated_at`,
-        [JSON.stringify([...latest.values()].map((row) => ({ ...row, at: new Date(row.at).toISOString() })))],
+        [storableJsonOf([...latest.values()].map((row) => ({ ...row, at: new Date(row.at).toISOString() })))],
       )
     }
   }
@@ -234,6 +244,30 @@ export class SqlJournal {
       result.set(row.event_id, groups)
     }
     return result
+  }
+}
+
+function storableJsonOf(rows: readonly object[]): string {
+  return storableJson(JSON.stringify(rows))
+}
+
+/**
+ * The event rows as one JSON array. Data nested deeper than JSON.stringify can go fails the whole
+ * array; then each row is written alone and the ones that fail are reported and left out.
+ */
+function eventsJson(rows: readonly object[], unencodable: (index: number, error: unknown) => void): string {
+  try {
+    return JSON.stringify(rows)
+  } catch {
+    const written: string[] = []
+    rows.forEach((row, index) => {
+      try {
+        written.push(JSON.stringify(row))
+      } catch (error) {
+        unencodable(index, error)
+      }
+    })
+    return `[${written.join(',')}]`
   }
 }
 

@@ -57,6 +57,8 @@ export interface JournalStats {
   readonly written: number
   /** Records dropped because the buffer was full (the store was slow or down). */
   readonly dropped: number
+  /** Records the store refused as they were (a value it cannot hold), logged and left out so the rest are written. */
+  readonly rejected: number
   /** Records waiting in the buffer now. */
   readonly buffered: number
   /** The last write failure, if the last write failed. */
@@ -84,6 +86,10 @@ export class Journal implements BusJournal {
   private flushing: Promise<void> | undefined
   private written = 0
   private dropped = 0
+  private rejected = 0
+  private readonly unencodable = new WeakSet<Event>()
+  /** Records per write while a refused record is searched for: halved on each refusal. */
+  private probeSize = 0
   private lastError: string | undefined
   private warnedDrop = false
   private closed = false
@@ -241,6 +247,7 @@ export class Journal implements BusJournal {
     return {
       written: this.written,
       dropped: this.dropped,
+      rejected: this.rejected,
       buffered: this.buffer.length,
       lastError: this.lastError,
     }
@@ -352,11 +359,22 @@ export class Journal implements BusJournal {
 
   private async writeBuffered(): Promise<void> {
     while (this.buffer.length > 0) {
-      const batch = this.buffer.slice(0, this.batchSize)
+      const batch = this.buffer.slice(0, this.probeSize || this.batchSize)
+      let leftOut = 0
       for (const record of batch) if (record.kind === 'attempt') record.sent = true
       try {
-        await (await this.open()).write(batch)
+        await (await this.open()).write(batch, (event, error) => {
+          leftOut += 1
+          // Counted once, though a failed write may meet it again.
+          if (this.unencodable.has(event)) return
+          this.unencodable.add(event)
+          this.reject(event.id, 'event', error)
+        })
       } catch (error) {
+        if (refusedContent(error)) {
+          this.isolateRefused(batch, error)
+          continue
+        }
         if (this.lastError === undefined) {
           this.logger.error(
             { err: error, store: this.store.description },
@@ -370,11 +388,38 @@ export class Journal implements BusJournal {
         return
       }
       this.buffer.splice(0, batch.length)
-      this.written += batch.length
+      this.written += batch.length - leftOut
+      if (this.probeSize > 0) this.probeSize = this.probeSize * 2 >= this.batchSize ? 0 : this.probeSize * 2
       this.lastError = undefined
       this.retryDelayMs = 0
       this.warnedDrop = false
     }
+  }
+
+  /**
+   * The store refused something in this batch as it was, and would refuse it again: the batch is
+   * halved until the record is alone, which is then left out, counted and logged, so one bad value
+   * cannot hold up every record behind it.
+   */
+  private isolateRefused(batch: readonly JournalRecord[], error: unknown): void {
+    if (batch.length > 1) {
+      this.probeSize = Math.ceil(batch.length / 2)
+      return
+    }
+    const [record] = batch
+    this.buffer.splice(0, 1)
+    this.probeSize = 1
+    if (record === undefined) return
+    if (record.kind === 'event') this.reject(record.event.id, 'event', error)
+    else this.reject(record.attempt.eventId, `${record.attempt.kind} step`, error)
+  }
+
+  private reject(eventId: string, what: string, error: unknown): void {
+    this.rejected += 1
+    this.logger.warn(
+      { err: error, store: this.store.description, eventId, record: what },
+      'journal: a record could not be stored as it was; it is left out (journal.stats().rejected) and the rest are written',
+    )
   }
 
   private open(): Promise<SqlJournal & { close(): Promise<void> }> {
@@ -408,6 +453,15 @@ export class Journal implements BusJournal {
 
 /** Event ids remembered to write each event row once. */
 const RECENT_EVENTS = 10_000
+
+/**
+ * A refusal of what was sent, not of the store being unavailable: PostgreSQL's data exceptions
+ * (SQLSTATE class 22), integrity violations (23) and program limits such as nesting too deep (54).
+ */
+function refusedContent(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' && /^(22|23|54)/.test(code)
+}
 
 function combine(conditions: readonly (Condition | undefined)[]): Condition | undefined {
   const present = conditions.filter((condition): condition is Condition => condition !== undefined)

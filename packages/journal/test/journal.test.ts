@@ -1,10 +1,11 @@
 // The shop scenario of `tidings demo`, from its source (the CLI depends on the journal, not the reverse).
 
 import { createBus, type Logger, MemoryBroker, memoryTransport, silentLogger } from '@tidings/core'
+import pg from 'pg'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { runShopScenario } from '../../cli/src/demo/shop-scenario.js'
 import { createJournal, type Journal, type JournalStore, postgresJournalStore } from '../src/index.js'
-import { STORES } from './stores.js'
+import { POSTGRES_URL, STORES } from './stores.js'
 
 describe.each(STORES)('the journal on $name', (kind) => {
   let store: JournalStore
@@ -148,6 +149,61 @@ describe.each(STORES)('the journal on $name', (kind) => {
     await expect(journal.search()).rejects.toThrow(/journal is closed/)
   })
 
+  it('keeps recording past events PostgreSQL cannot take as they are: NUL, a lone surrogate, a time that is none', async () => {
+    const broker = new MemoryBroker()
+    const bus = createBus({
+      service: 'shop',
+      transport: memoryTransport({ broker }),
+      logger: silentLogger,
+      journal,
+    })
+    let handled = 0
+    bus.listen(
+      'note.#',
+      () => {
+        handled += 1
+      },
+      { name: 'audit' },
+    )
+    await bus.start()
+    await bus.publish('note.nul', { text: 'before\u0000after', 'key\u0000': 1 })
+    await bus.publish('note.surrogate', { text: 'half \ud800 a pair' })
+    // A publisher of another stack: its time is not a time, and its names carry a tab and a NUL.
+    broker.publish(
+      'note.foreign',
+      JSON.stringify({
+        specversion: '1.0',
+        id: 'foreign\t1',
+        type: 'note.foreign',
+        source: 'legacy\u0000app',
+        time: 'the day before yesterday',
+        data: { text: 'a \\ backslash, a "quote",\na newline' },
+      }),
+    )
+    await bus.publish('note.plain', { text: 'ok' })
+    while (handled < 4) await new Promise((resolve) => setTimeout(resolve, 5))
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    await journal.flush()
+    expect(journal.stats()).toMatchObject({ lastError: undefined, buffered: 0, rejected: 0 })
+    const { events } = await journal.search({ type: 'note.#' })
+    const byType = new Map(events.map((entry) => [entry.event.type, entry]))
+    expect([...byType.keys()].sort()).toEqual(['note.foreign', 'note.nul', 'note.plain', 'note.surrogate'])
+    // What PostgreSQL's JSON cannot hold is shown as its escape, not lost with its neighbours.
+    expect(byType.get('note.nul')!.event.data).toEqual({ text: 'before\\u0000after', 'key\\u0000': 1 })
+    expect(byType.get('note.surrogate')!.event.data).toEqual({ text: 'half \ufffd a pair' })
+    const foreign = byType.get('note.foreign')!
+    expect(foreign.event).toMatchObject({
+      id: 'foreign\t1',
+      time: 'the day before yesterday', // as published; the journal orders it by when it saw it
+      data: { text: 'a \\ backslash, a "quote",\na newline' },
+    })
+    expect(foreign.groups).toEqual([{ group: 'shop-audit', outcome: 'handled', attempts: 1 }])
+    expect((await journal.trace('foreign\t1'))?.groups[0]?.steps.map((step) => step.kind)).toEqual([
+      'handled',
+    ])
+    await bus.close()
+  })
+
   it('prunes by age and by count', async () => {
     const bus = createBus({ service: 'shop', url: `memory://prune-${Math.random()}`, journal })
     for (let n = 0; n < 5; n += 1) await bus.publish('tick.tocked', { n })
@@ -158,6 +214,82 @@ describe.each(STORES)('the journal on $name', (kind) => {
     ])
     expect(await journal.prune({ maxAgeMs: 60_000 })).toBe(0)
     await bus.close()
+  })
+})
+
+describe('a record the store cannot take', () => {
+  it('is left out, counted and logged, and every record around it is written', async () => {
+    const warnings: { object: unknown; message: string }[] = []
+    const logger: Logger = {
+      debug() {},
+      info() {},
+      warn: (object, message) => void warnings.push({ object, message: message ?? '' }),
+      error() {},
+    }
+    const kind = STORES[0]!
+    const store = kind.make()
+    const journal = createJournal({ store, flushIntervalMs: 10_000, logger })
+    await journal.search() // creates the schema
+    // A rule of the operator's database that PostgreSQL enforces on one event of the batch.
+    const admin = new pg.Client({ connectionString: POSTGRES_URL })
+    await admin.connect()
+    await admin.query(
+      `ALTER TABLE ${store.schema}.events ADD CONSTRAINT no_secrets CHECK (type <> 'note.secret')`,
+    )
+    await admin.end()
+    const broker = new MemoryBroker()
+    const bus = createBus({
+      service: 'shop',
+      transport: memoryTransport({ broker }),
+      logger: silentLogger,
+      journal,
+    })
+    let handled = 0
+    bus.listen(
+      'note.#',
+      () => {
+        handled += 1
+      },
+      { name: 'audit' },
+    )
+    await bus.start()
+    for (let n = 0; n < 20; n += 1) await bus.publish(n === 13 ? 'note.secret' : 'note.plain', { n })
+    // Another stack's publisher nested its data deeper than JSON.stringify can write again.
+    const depth = 20_000
+    broker.publish(
+      'note.deep',
+      `{"specversion":"1.0","id":"deep-1","type":"note.deep","source":"legacy","time":"2026-12-04T10:00:00Z","data":${'['.repeat(depth)}${']'.repeat(depth)}}`,
+    )
+    while (handled < 21) await new Promise((resolve) => setTimeout(resolve, 5))
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    await journal.flush()
+    const stats = journal.stats()
+    expect(stats).toMatchObject({ rejected: 2, buffered: 0, dropped: 0, lastError: undefined })
+    expect(stats.written).toBe(20 + 21 - 1) // 19 event rows and 21 handled steps
+    const { events } = await journal.search({ type: 'note.#', limit: 100 })
+    expect(events.map((entry) => entry.event.type).sort()).toEqual(Array(19).fill('note.plain'))
+    expect(warnings.map((warning) => (warning.object as { record: string }).record).sort()).toEqual([
+      'event',
+      'event',
+    ])
+    expect(warnings[0]!.message).toMatch(/left out/)
+    // The refused event's handling is still on record.
+    const secretId = (
+      warnings.find((warning) => String((warning.object as { err: Error }).err).includes('no_secrets'))!
+        .object as { eventId: string }
+    ).eventId
+    await bus.close()
+    const { rows } = await (async () => {
+      const client = new pg.Client({ connectionString: POSTGRES_URL })
+      await client.connect()
+      try {
+        return await client.query(`SELECT kind FROM ${store.schema}.steps WHERE event_id = $1`, [secretId])
+      } finally {
+        await client.end()
+      }
+    })()
+    expect(rows.map((row) => row.kind)).toEqual(['handled'])
+    await kind.cleanup(store)
   })
 })
 
