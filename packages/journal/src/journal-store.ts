@@ -1,5 +1,6 @@
 import type { Event } from '@tidings/core'
 import { ConfigError } from '@tidings/core'
+import { JsonRows } from './json-rows.js'
 import { type Condition, compileCondition } from './query.js'
 import type {
   AttemptRecord,
@@ -11,7 +12,7 @@ import type {
   SearchPage,
 } from './records.js'
 import type { SqlClient } from './sql-client.js'
-import { storableJson, storableTime } from './storable.js'
+import { storableTime } from './storable.js'
 
 /** Reads and writes the journal's tables; the same SQL on PostgreSQL and PGlite. */
 export class SqlJournal {
@@ -20,12 +21,32 @@ export class SqlJournal {
     private readonly schema: string,
   ) {}
 
+  /** Kept between batches; a second write while one runs (not the journal's way) gets its own. */
+  private readonly rows = new JsonRows()
+  private writing = false
+
   /**
-   * One batch in three statements, each taking its rows as one JSON parameter. `unencodable` hears
+   * One batch in one transaction: events, steps, then where each delivery stands, each as statements
+   * taking their rows as one JSON parameter. `unencodable` hears
    * of an event whose data JSON.stringify cannot write (nested too deep by another stack's publisher);
    * its row is left out.
    */
   async write(
+    records: readonly JournalRecord[],
+    unencodable: (event: Event, error: unknown) => void,
+  ): Promise<void> {
+    const rows = this.writing ? new JsonRows() : this.rows
+    const owned = rows === this.rows
+    if (owned) this.writing = true
+    try {
+      await this.writeWith(rows, records, unencodable)
+    } finally {
+      if (owned) this.writing = false
+    }
+  }
+
+  private async writeWith(
+    rows: JsonRows,
     records: readonly JournalRecord[],
     unencodable: (event: Event, error: unknown) => void,
   ): Promise<void> {
@@ -41,79 +62,57 @@ export class SqlJournal {
       } else steps.push(record.attempt)
     }
     const s = this.schema
-    if (events.size > 0) {
-      const writtenAt = new Date().toISOString()
-      const entries = [...events.values()]
-      const rows = entries.map(({ event, published }) => ({
-        id: event.id,
-        type: event.type,
-        source: event.source,
-        time: storableTime(event.time, writtenAt),
-        key: event.key ?? null,
-        data: event.data ?? null,
-        envelope: withoutData(event), // the data column holds it once
-        published,
-      }))
-      await this.client.query(
-        `INSERT INTO ${s}.events (id, type, source, time, key, data, envelope, published)
-         SELECT id, type, source, time, key, data, envelope, published
-         FROM jsonb_to_recordset($1::jsonb) AS r(id text, type text, source text, time timestamptz, key text, data jsonb, envelope jsonb, published boolean)
-         ON CONFLICT (id) DO UPDATE SET published = ${s}.events.published OR excluded.published`,
-        [storableJson(eventsJson(rows, (index, error) => unencodable(entries[index]!.event, error)))],
-      )
-    }
-    if (steps.length > 0) {
-      await this.client.query(
-        `INSERT INTO ${s}.steps (event_id, group_name, kind, attempt, at, received_at, duration_ms, error_name, error_message, error_stack, delay_ms, reason)
-         SELECT event_id, group_name, kind, attempt, at, received_at, duration_ms, error_name, error_message, error_stack, delay_ms, reason
-         FROM jsonb_to_recordset($1::jsonb) AS r(event_id text, group_name text, kind text, attempt integer, at timestamptz, received_at timestamptz, duration_ms double precision, error_name text, error_message text, error_stack text, delay_ms double precision, reason text)`,
-        [
-          storableJsonOf(
-            steps.map((step) => ({
-              event_id: step.eventId,
-              group_name: step.group,
-              kind: step.kind,
-              attempt: step.attempt,
-              at: new Date(step.at).toISOString(),
-              received_at: step.receivedAt === undefined ? null : new Date(step.receivedAt).toISOString(),
-              duration_ms: step.durationMs ?? null,
-              error_name: step.errorName ?? null,
-              error_message: step.errorMessage ?? null,
-              error_stack: step.errorStack ?? null,
-              delay_ms: step.delayMs ?? null,
-              reason: step.reason ?? null,
-            })),
-          ),
-        ],
-      )
-      // Where each (event, group) stands after this batch: its last step decides.
-      const latest = new Map<
-        string,
-        { event_id: string; group_name: string; outcome: string; attempts: number; at: number }
-      >()
+    const writtenAt = new Date().toISOString()
+    await this.client.transaction(async (transaction) => {
+      // Statements of about 60 KiB each: a parameter of megabytes is a fresh allocation for the
+      // driver every time, and paging it in cost the bus more than the statements it saves.
+      const send = async (statement: string) => {
+        if (rows.size > 0) await transaction.query(statement, [rows])
+        rows.reset()
+      }
+      rows.reset()
+      for (const { event, published } of events.values()) {
+        try {
+          rows.add({
+            id: event.id,
+            type: event.type,
+            source: event.source,
+            time: storableTime(event.time, writtenAt),
+            key: event.key ?? null,
+            data: event.data ?? null,
+            envelope: withoutData(event), // the data column holds it once
+            published,
+          })
+        } catch (error) {
+          unencodable(event, error)
+        }
+        if (rows.byteLength >= STATEMENT_BYTES) await send(insertEvents(s))
+      }
+      await send(insertEvents(s))
       for (const step of steps) {
-        const key = `${step.eventId}\u0000${step.group}`
-        const outcome = outcomeOf(step, latest.get(key)?.outcome)
-        latest.set(key, {
+        rows.add({
           event_id: step.eventId,
           group_name: step.group,
-          outcome,
-          attempts: Math.max(step.attempt, latest.get(key)?.attempts ?? 0),
-          at: step.at,
+          kind: step.kind,
+          attempt: step.attempt,
+          at: new Date(step.at).toISOString(),
+          received_at: step.receivedAt === undefined ? null : new Date(step.receivedAt).toISOString(),
+          duration_ms: step.durationMs ?? null,
+          error_name: step.errorName ?? null,
+          error_message: step.errorMessage ?? null,
+          error_stack: step.errorStack ?? null,
+          delay_ms: step.delayMs ?? null,
+          reason: step.reason ?? null,
         })
+        if (rows.byteLength >= STATEMENT_BYTES) await send(insertSteps(s))
       }
-      await this.client.query(
-        `INSERT INTO ${s}.deliveries (event_id, group_name, outcome, attempts, updated_at)
-         SELECT event_id, group_name, outcome, attempts, at
-         FROM jsonb_to_recordset($1::jsonb) AS r(event_id text, group_name text, outcome text, attempts integer, at timestamptz)
-         ON CONFLICT (event_id, group_name) DO UPDATE SET
-           outcome = CASE WHEN excluded.outcome = 'received' AND ${s}.deliveries.outcome <> 'received'
-                          THEN ${s}.deliveries.outcome ELSE excluded.outcome END,
-           attempts = greatest(${s}.deliveries.attempts, excluded.attempts),
-           updated_at = excluded.updated_at`,
-        [storableJsonOf([...latest.values()].map((row) => ({ ...row, at: new Date(row.at).toISOString() })))],
-      )
-    }
+      await send(insertSteps(s))
+      for (const delivery of latestDeliveries(steps)) {
+        rows.add(delivery)
+        if (rows.byteLength >= STATEMENT_BYTES) await send(upsertDeliveries(s))
+      }
+      await send(upsertDeliveries(s))
+    })
   }
 
   async search(
@@ -247,28 +246,50 @@ export class SqlJournal {
   }
 }
 
-function storableJsonOf(rows: readonly object[]): string {
-  return storableJson(JSON.stringify(rows))
+const STATEMENT_BYTES = 60 * 1024
+
+function insertEvents(s: string): string {
+  return `INSERT INTO ${s}.events (id, type, source, time, key, data, envelope, published)
+    SELECT id, type, source, time, key, data, envelope, published
+    FROM jsonb_to_recordset($1::jsonb) AS r(id text, type text, source text, time timestamptz, key text, data jsonb, envelope jsonb, published boolean)
+    ON CONFLICT (id) DO UPDATE SET published = ${s}.events.published OR excluded.published`
 }
 
-/**
- * The event rows as one JSON array. Data nested deeper than JSON.stringify can go fails the whole
- * array; then each row is written alone and the ones that fail are reported and left out.
- */
-function eventsJson(rows: readonly object[], unencodable: (index: number, error: unknown) => void): string {
-  try {
-    return JSON.stringify(rows)
-  } catch {
-    const written: string[] = []
-    rows.forEach((row, index) => {
-      try {
-        written.push(JSON.stringify(row))
-      } catch (error) {
-        unencodable(index, error)
-      }
+function insertSteps(s: string): string {
+  return `INSERT INTO ${s}.steps (event_id, group_name, kind, attempt, at, received_at, duration_ms, error_name, error_message, error_stack, delay_ms, reason)
+    SELECT event_id, group_name, kind, attempt, at, received_at, duration_ms, error_name, error_message, error_stack, delay_ms, reason
+    FROM jsonb_to_recordset($1::jsonb) AS r(event_id text, group_name text, kind text, attempt integer, at timestamptz, received_at timestamptz, duration_ms double precision, error_name text, error_message text, error_stack text, delay_ms double precision, reason text)`
+}
+
+function upsertDeliveries(s: string): string {
+  return `INSERT INTO ${s}.deliveries (event_id, group_name, outcome, attempts, updated_at)
+    SELECT event_id, group_name, outcome, attempts, at
+    FROM jsonb_to_recordset($1::jsonb) AS r(event_id text, group_name text, outcome text, attempts integer, at timestamptz)
+    ON CONFLICT (event_id, group_name) DO UPDATE SET
+      outcome = CASE WHEN excluded.outcome = 'received' AND ${s}.deliveries.outcome <> 'received'
+                     THEN ${s}.deliveries.outcome ELSE excluded.outcome END,
+      attempts = greatest(${s}.deliveries.attempts, excluded.attempts),
+      updated_at = excluded.updated_at`
+}
+
+/** Where each (event, group) stands after these steps: its last step decides. */
+function latestDeliveries(steps: readonly PendingStep[]): Iterable<object> {
+  const latest = new Map<
+    string,
+    { event_id: string; group_name: string; outcome: string; attempts: number; at: number }
+  >()
+  for (const step of steps) {
+    const key = `${step.eventId}\u0000${step.group}`
+    const previous = latest.get(key)
+    latest.set(key, {
+      event_id: step.eventId,
+      group_name: step.group,
+      outcome: outcomeOf(step, previous?.outcome),
+      attempts: Math.max(step.attempt, previous?.attempts ?? 0),
+      at: step.at,
     })
-    return `[${written.join(',')}]`
   }
+  return [...latest.values()].map((row) => ({ ...row, at: new Date(row.at).toISOString() }))
 }
 
 /** The event as published: its envelope with the data put back. */

@@ -9,5 +9,11 @@ export interface SqlClient {
   ): Promise<{ rows: Row[] }>
   /** Statements separated by `;`, no parameters (migrations). */
   exec(text: string): Promise<void>
+  /** Runs `work` in one transaction on one connection: committed when it resolves, rolled back when it throws. */
+  transaction(work: (transaction: SqlTransaction) => Promise<void>): Promise<void>
   close(): Promise<void>
+}
+
+export interface SqlTransaction {
+  query(text: string, params?: readonly unknown[]): Promise<unknown>
 }

@@ -1,4 +1,5 @@
 import { ConfigError } from '@tidings/core'
+import { JsonRows } from './json-rows.js'
 import type { SqlClient } from './sql-client.js'
 
 export interface PostgresStoreOptions {
@@ -14,7 +15,10 @@ export interface PostgresStoreOptions {
 
 export interface PgPoolLike {
   query(text: string, params?: unknown[]): Promise<{ rows: object[] }>
-  connect(): Promise<{ query(text: string): Promise<unknown>; release(error?: unknown): void }>
+  connect(): Promise<{
+    query(text: string, params?: unknown[]): Promise<unknown>
+    release(error?: unknown): void
+  }>
   end(): Promise<void>
 }
 
@@ -59,7 +63,8 @@ export function postgresJournalStore(options: PostgresStoreOptions): JournalStor
       }
       const using = pool
       return {
-        query: async (text, params) => (await using.query(text, params as unknown[])) as { rows: never[] },
+        query: async (text, params) =>
+          (await using.query(text, params?.map(binaryRows))) as { rows: never[] },
         async exec(text) {
           const client = await using.connect()
           try {
@@ -70,6 +75,19 @@ export function postgresJournalStore(options: PostgresStoreOptions): JournalStor
             client.release(error)
             throw error
           }
+        },
+        async transaction(work) {
+          const client = await using.connect()
+          try {
+            await client.query('BEGIN')
+            await work({ query: (text, params) => client.query(text, params?.map(binaryRows)) })
+            await client.query('COMMIT')
+          } catch (error) {
+            // Discarded rather than reused in an unknown state; PostgreSQL rolls the transaction back.
+            client.release(error instanceof Error ? error : new Error(String(error)))
+            throw error
+          }
+          client.release()
         },
         close: async () => {
           if (owned) await using.end()
@@ -101,7 +119,8 @@ export function pgliteJournalStore(options: PgliteStoreOptions = {}): JournalSto
       })
       const database = options.dataDir ? new PGlite(options.dataDir) : new PGlite()
       return {
-        query: async (text, params) => (await database.query(text, params as unknown[])) as { rows: never[] },
+        query: async (text, params) =>
+          (await database.query(text, params?.map(textRows))) as { rows: never[] },
         async exec(text) {
           try {
             await database.exec(text)
@@ -110,8 +129,22 @@ export function pgliteJournalStore(options: PgliteStoreOptions = {}): JournalSto
             throw error
           }
         },
+        async transaction(work) {
+          await database.transaction(async (inside) => {
+            await work({ query: (text, params) => inside.query(text, params?.map(textRows)) })
+          })
+        },
         close: () => database.close(),
       }
     },
   }
+}
+
+/** `pg` sends a Buffer as a binary parameter: jsonb's binary form, with no string in between. */
+function binaryRows(param: unknown): unknown {
+  return param instanceof JsonRows ? param.binary() : param
+}
+
+function textRows(param: unknown): unknown {
+  return param instanceof JsonRows ? param.text() : param
 }

@@ -204,6 +204,43 @@ describe.each(STORES)('the journal on $name', (kind) => {
     await bus.close()
   })
 
+  it('writes a batch larger than one statement takes, every event and step once', async () => {
+    // Nothing is written until flush(): one batch of 300 records, about 170 KiB of events.
+    const patient = createJournal({ store, flushIntervalMs: 60_000, logger: silentLogger })
+    const bus = createBus({
+      service: 'shop',
+      url: `memory://large-${Math.random()}`,
+      logger: silentLogger,
+      journal: patient,
+    })
+    let handled = 0
+    bus.listen(
+      'order.placed',
+      () => {
+        handled += 1
+      },
+      { name: 'audit' },
+    )
+    await bus.start()
+    const filler = 'x'.repeat(1024)
+    for (let n = 0; n < 150; n += 1) await bus.publish('order.placed', { n, filler })
+    while (handled < 150) await new Promise((resolve) => setTimeout(resolve, 5))
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(patient.stats()).toMatchObject({ written: 0, buffered: 300 })
+    await patient.flush()
+    expect(patient.stats()).toMatchObject({ written: 300, buffered: 0, lastError: undefined })
+    const { events } = await patient.search({ type: 'order.placed', limit: 1000 })
+    expect(events.map((entry) => (entry.event.data as { n: number }).n).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 150 }, (_, n) => n),
+    )
+    expect(events.every((entry) => entry.groups.length === 1 && entry.groups[0]!.outcome === 'handled')).toBe(
+      true,
+    )
+    const trace = await patient.trace(events[0]!.event.id)
+    expect(trace?.groups[0]?.steps.map((step) => step.kind)).toEqual(['handled'])
+    await bus.close()
+  })
+
   it('prunes by age and by count', async () => {
     const bus = createBus({ service: 'shop', url: `memory://prune-${Math.random()}`, journal })
     for (let n = 0; n < 5; n += 1) await bus.publish('tick.tocked', { n })
@@ -290,6 +327,52 @@ describe('a record the store cannot take', () => {
     })()
     expect(rows.map((row) => row.kind)).toEqual(['handled'])
     await kind.cleanup(store)
+  })
+})
+
+describe('a batch the store takes in part', () => {
+  it('is written whole or not at all: the steps it took are not written twice when the rest is refused', async () => {
+    const kind = STORES[0]!
+    const store = kind.make()
+    const journal = createJournal({ store, flushIntervalMs: 10_000, logger: silentLogger })
+    await journal.search() // creates the schema
+    const admin = new pg.Client({ connectionString: POSTGRES_URL })
+    await admin.connect()
+    // Steps go in before deliveries: this refuses a batch after its steps were taken.
+    await admin.query(
+      `ALTER TABLE ${store.schema}.deliveries ADD CONSTRAINT no_refused CHECK (group_name <> 'shop-refused')`,
+    )
+    const bus = createBus({
+      service: 'shop',
+      url: `memory://part-${Math.random()}`,
+      logger: silentLogger,
+      journal,
+    })
+    let handled = 0
+    for (const name of ['audit', 'refused'])
+      bus.listen(
+        'order.placed',
+        () => {
+          handled += 1
+        },
+        { name },
+      )
+    await bus.start()
+    try {
+      for (let n = 0; n < 5; n += 1) await bus.publish('order.placed', { n })
+      while (handled < 10) await new Promise((resolve) => setTimeout(resolve, 5))
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      await journal.flush()
+      expect(journal.stats()).toMatchObject({ rejected: 5, buffered: 0, lastError: undefined })
+      const { rows } = await admin.query(
+        `SELECT group_name, count(*)::int AS steps FROM ${store.schema}.steps GROUP BY group_name ORDER BY group_name`,
+      )
+      expect(rows).toEqual([{ group_name: 'shop-audit', steps: 5 }])
+    } finally {
+      await bus.close()
+      await admin.end()
+      await kind.cleanup(store)
+    }
   })
 })
 
