@@ -452,7 +452,7 @@ export class Journal implements BusJournal {
 }
 
 /** Event ids remembered to write each event row once. */
-const RECENT_EVENTS = 10_000
+const RECENT_EVENTS = 2_000
 
 /**
  * A refusal of what was sent, not of the store being unavailable: PostgreSQL's data exceptions
