@@ -27,9 +27,8 @@ export class SqlJournal {
 
   /**
    * One batch in one transaction: events, steps, then where each delivery stands, each as statements
-   * taking their rows as one JSON parameter. `unencodable` hears
-   * of an event whose data JSON.stringify cannot write (nested too deep by another stack's publisher);
-   * its row is left out.
+   * taking their rows as one JSON parameter. `unencodable` hears of an event whose data
+   * JSON.stringify cannot write (nested too deep by another stack's publisher); its row is left out.
    */
   async write(
     records: readonly JournalRecord[],
