@@ -15,11 +15,16 @@ export interface PostgresStoreOptions {
 
 export interface PgPoolLike {
   query(text: string, params?: unknown[]): Promise<{ rows: object[] }>
-  connect(): Promise<{
-    query(text: string, params?: unknown[]): Promise<unknown>
-    release(error?: unknown): void
-  }>
+  connect(): Promise<PgPoolClientLike>
   end(): Promise<void>
+}
+
+/** A connection checked out of a `pg.Pool`. */
+export interface PgPoolClientLike {
+  query(text: string, params?: unknown[]): Promise<unknown>
+  release(error?: Error | boolean): void
+  on(event: 'error', listener: (error: Error) => void): unknown
+  off(event: 'error', listener: (error: Error) => void): unknown
 }
 
 /** A journal store description: what createJournal opens. */
@@ -65,30 +70,21 @@ export function postgresJournalStore(options: PostgresStoreOptions): JournalStor
       return {
         query: async (text, params) =>
           (await using.query(text, params?.map(binaryRows))) as { rows: never[] },
-        async exec(text) {
-          const client = await using.connect()
-          try {
-            await client.query(text)
-            client.release()
-          } catch (error) {
-            await client.query('ROLLBACK').catch(() => {})
-            client.release(error)
-            throw error
-          }
-        },
-        async transaction(work) {
-          const client = await using.connect()
-          try {
+        exec: (text) =>
+          withConnection(using, async (client) => {
+            try {
+              await client.query(text)
+            } catch (error) {
+              await client.query('ROLLBACK').catch(() => {})
+              throw error
+            }
+          }),
+        transaction: (work) =>
+          withConnection(using, async (client) => {
             await client.query('BEGIN')
             await work({ query: (text, params) => client.query(text, params?.map(binaryRows)) })
             await client.query('COMMIT')
-          } catch (error) {
-            // Discarded rather than reused in an unknown state; PostgreSQL rolls the transaction back.
-            client.release(error instanceof Error ? error : new Error(String(error)))
-            throw error
-          }
-          client.release()
-        },
+          }),
         close: async () => {
           if (owned) await using.end()
         },
@@ -147,4 +143,35 @@ function binaryRows(param: unknown): unknown {
 
 function textRows(param: unknown): unknown {
   return param instanceof JsonRows ? param.text() : param
+}
+
+/**
+ * Runs `work` on a connection of its own. A checked-out `pg` client reports a lost socket as an
+ * 'error' event on itself, and the pool listens only while it is idle: without a listener here,
+ * PostgreSQL going away in the middle of a batch would end the process. The query under way fails
+ * with it anyway, and the connection is discarded instead of returned.
+ */
+async function withConnection(
+  pool: PgPoolLike,
+  work: (client: PgPoolClientLike) => Promise<void>,
+): Promise<void> {
+  const client = await pool.connect()
+  let lost: Error | undefined
+  const onError = (error: Error) => {
+    lost ??= error
+  }
+  client.on('error', onError)
+  try {
+    await work(client)
+  } catch (error) {
+    // Discarded with the listener still on: a closing socket may report once more.
+    client.release(error instanceof Error ? error : new Error(String(error)))
+    throw error
+  }
+  if (lost) {
+    client.release(lost)
+    return
+  }
+  client.off('error', onError) // back to the pool, which listens while it is idle
+  client.release()
 }

@@ -72,4 +72,34 @@ describe('a journal whose PostgreSQL goes away and comes back', () => {
       await kind.cleanup(store)
     }
   })
+
+  it('loses a connection in the middle of a batch as a failed write, never as an error that ends the process', async () => {
+    const target = new URL(POSTGRES_URL)
+    const proxy = await createTcpProxy({ host: target.hostname, port: Number(target.port || 5432) })
+    const through = new URL(POSTGRES_URL)
+    through.hostname = proxy.host
+    through.port = String(proxy.port)
+    const client = await postgresJournalStore({ connectionString: through.toString() }).open()
+    const uncaught: unknown[] = []
+    const onUncaught = (error: unknown) => void uncaught.push(error)
+    process.on('uncaughtException', onUncaught)
+    try {
+      await expect(
+        client.transaction(async (transaction) => {
+          await transaction.query('SELECT 1')
+          proxy.cut() // the socket closes while the connection is checked out for the batch
+          await new Promise((resolve) => setTimeout(resolve, 50))
+          await transaction.query('SELECT 2')
+        }),
+      ).rejects.toThrow()
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      expect(uncaught).toEqual([])
+      // The pool goes on with a new connection.
+      await expect(client.query('SELECT 3 AS three')).resolves.toMatchObject({ rows: [{ three: 3 }] })
+    } finally {
+      process.off('uncaughtException', onUncaught)
+      await client.close()
+      await proxy.close()
+    }
+  })
 })

@@ -21,6 +21,9 @@ describe('nats interop with plain nats.js clients', () => {
     const raw = await rawConnection()
     try {
       const subscription = raw.subscribe(namespaceSubjects(nats.namespace).event('order.placed'), { max: 1 })
+      // The server must know the subscription before the transport's own connection publishes: the
+      // round trip of flush() makes sure (without it, under load, the event went out first).
+      await raw.flush()
       const sent = message('order.placed', { orderId: 'o-1' })
       await transport.publish(sent)
       for await (const received of subscription) {
