@@ -376,6 +376,46 @@ describe('a batch the store takes in part', () => {
   })
 })
 
+describe("a journal on the application's own pg Pool", () => {
+  it('writes and reads through it, and leaves it open when the journal closes', async () => {
+    const pool = new pg.Pool({ connectionString: POSTGRES_URL, max: 2 })
+    const kind = STORES[0]!
+    const schema = kind.make().schema
+    const store = postgresJournalStore({ pool, schema })
+    const journal = createJournal({ store, flushIntervalMs: 10, logger: silentLogger })
+    const bus = createBus({
+      service: 'shop',
+      url: `memory://own-pool-${Math.random()}`,
+      logger: silentLogger,
+      journal,
+    })
+    let handled = 0
+    bus.listen(
+      'order.placed',
+      () => {
+        handled += 1
+      },
+      { name: 'audit' },
+    )
+    await bus.start()
+    try {
+      await bus.publish('order.placed', { orderId: 'o-1' })
+      while (handled < 1) await new Promise((resolve) => setTimeout(resolve, 5))
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      await journal.flush()
+      const { events } = await journal.search({ query: 'data.orderId = "o-1"' })
+      expect(events.map((entry) => entry.groups)).toEqual([
+        [{ group: 'shop-audit', outcome: 'handled', attempts: 1 }],
+      ])
+      await bus.close() // closes the journal
+      await expect(pool.query('SELECT 1 AS one')).resolves.toMatchObject({ rows: [{ one: 1 }] })
+    } finally {
+      await pool.end()
+      await kind.cleanup(store)
+    }
+  })
+})
+
 describe('a journal whose store is down', () => {
   it('drops and counts records beyond its buffer, logs once, and never slows handling', async () => {
     const warnings: string[] = []
