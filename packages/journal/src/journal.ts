@@ -416,8 +416,11 @@ export class Journal implements BusJournal {
 
   private reject(eventId: string, what: string, error: unknown): void {
     this.rejected += 1
+    // Each of the first few by name; after that a line per thousand, should a rule of the database
+    // (or a bug) refuse everything.
+    if (this.rejected > REJECTIONS_LOGGED_EACH && this.rejected % 1000 !== 0) return
     this.logger.warn(
-      { err: error, store: this.store.description, eventId, record: what },
+      { err: error, store: this.store.description, eventId, record: what, rejected: this.rejected },
       'journal: a record could not be stored as it was; it is left out (journal.stats().rejected) and the rest are written',
     )
   }
@@ -450,6 +453,8 @@ export class Journal implements BusJournal {
     return this.opened
   }
 }
+
+const REJECTIONS_LOGGED_EACH = 10
 
 /** Event ids remembered to write each event row once. */
 const RECENT_EVENTS = 2_000

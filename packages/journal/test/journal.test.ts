@@ -330,6 +330,50 @@ describe('a record the store cannot take', () => {
   })
 })
 
+describe('a store that refuses many records', () => {
+  it('names the first ten in the log and then stays quiet, while counting them all', async () => {
+    let warnings = 0
+    const logger: Logger = { debug() {}, info() {}, warn: () => void (warnings += 1), error() {} }
+    const kind = STORES[0]!
+    const store = kind.make()
+    const journal = createJournal({ store, flushIntervalMs: 10_000, logger })
+    await journal.search() // creates the schema
+    const admin = new pg.Client({ connectionString: POSTGRES_URL })
+    await admin.connect()
+    await admin.query(
+      `ALTER TABLE ${store.schema}.events ADD CONSTRAINT no_notes CHECK (type <> 'note.secret')`,
+    )
+    await admin.end()
+    const bus = createBus({
+      service: 'shop',
+      url: `memory://many-${Math.random()}`,
+      logger: silentLogger,
+      journal,
+    })
+    let handled = 0
+    bus.listen(
+      'note.secret',
+      () => {
+        handled += 1
+      },
+      { name: 'audit' },
+    )
+    await bus.start()
+    try {
+      for (let n = 0; n < 30; n += 1) await bus.publish('note.secret', { n })
+      while (handled < 30) await new Promise((resolve) => setTimeout(resolve, 5))
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      await journal.flush()
+      // 30 event rows refused; their 30 handled steps written.
+      expect(journal.stats()).toMatchObject({ rejected: 30, written: 30, buffered: 0 })
+      expect(warnings).toBe(10)
+    } finally {
+      await bus.close()
+      await kind.cleanup(store)
+    }
+  })
+})
+
 describe('a batch the store takes in part', () => {
   it('is written whole or not at all: the steps it took are not written twice when the rest is refused', async () => {
     const kind = STORES[0]!
