@@ -333,7 +333,14 @@ describe('a record the store cannot take', () => {
 describe('a store that refuses many records', () => {
   it('names the first ten in the log and then stays quiet, while counting them all', async () => {
     let warnings = 0
-    const logger: Logger = { debug() {}, info() {}, warn: () => void (warnings += 1), error() {} }
+    const logger: Logger = {
+      debug() {},
+      info() {},
+      warn: () => {
+        warnings += 1
+      },
+      error() {},
+    }
     const kind = STORES[0]!
     const store = kind.make()
     const journal = createJournal({ store, flushIntervalMs: 10_000, logger })
