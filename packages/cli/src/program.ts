@@ -190,12 +190,24 @@ Examples:
   program
     .command('demo')
     .description('the shop demo: in memory, or on the broker of --url / TIDINGS_URL (namespace tidingsdemo)')
+    .option(
+      '--console',
+      'record it in an embedded journal (PGlite) and serve the web console on it until Ctrl-C',
+    )
+    .option('--journal', 'the same as --console')
+    .option('--port <n>', 'with --console: port to listen on (0: any free port)', nonNegativeInteger, 0)
+    .option('--host <host>', 'with --console: address to listen on', '127.0.0.1')
+    .option('--token <secret>', 'with --console: access token for replay and purge (default: a random one)')
     .addHelpText(
       'after',
-      '\nExamples:\n  $ tidings demo\n  $ TIDINGS_URL=amqp://guest:guest@127.0.0.1:5672 tidings demo',
+      '\nExamples:\n  $ tidings demo\n  $ tidings demo --console --port 8080\n  $ TIDINGS_URL=amqp://guest:guest@127.0.0.1:5672 tidings demo',
     )
-    .action(async (_options, command: Command) => {
-      await demoCommand(connection(command), terminal)
+    .action(async (options, command: Command) => {
+      await demoCommand(
+        { ...connection(command), ...options, console: options.console === true || options.journal === true },
+        terminal,
+        context,
+      )
     })
 
   program

@@ -96,3 +96,51 @@ describe('tidings console', () => {
     }
   })
 })
+
+describe('tidings demo --console', () => {
+  it('records the demo in a journal and serves the console on it: the dead letter is found, replayed, and its trace grows', async () => {
+    const served = startTidings(['demo', '--console', '--port', '0'], { TIDINGS_URL: 'memory://' })
+    try {
+      const deadline = Date.now() + 30_000
+      while (
+        !/access token for replay and purge: (\S+)/.test(served.output.stdout) &&
+        Date.now() < deadline
+      ) {
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      const stdout = served.output.stdout
+      const url = /Console on (http:\S+?)\/?\n/.exec(stdout)?.[1]
+      const token = /access token for replay and purge: (\S+)/.exec(stdout)?.[1]
+      expect(url, served.output.stderr).toBeDefined()
+      expect(token).toMatch(/^[0-9a-f]{24}$/)
+      const deadId = /event (\S+) \(payment\.captured\)/.exec(stdout)?.[1]
+      expect(deadId).toBeDefined()
+
+      const search = await (await fetch(`${url}/?q=${encodeURIComponent('type:payment.captured')}`)).text()
+      expect(search).toContain(deadId)
+      expect(search.match(/payment\.captured/g)?.length).toBeGreaterThanOrEqual(2)
+
+      const failedSteps = async () => {
+        const page = await (await fetch(`${url}/events/${encodeURIComponent(deadId!)}`)).text()
+        return page.match(/has no shipping address/g)?.length ?? 0
+      }
+      const before = await failedSteps()
+      expect(before).toBe(3)
+      const replay = await fetch(`${url}/events/${encodeURIComponent(deadId!)}/replay`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+        body: new URLSearchParams({ group: 'shipping-create-shipment' }),
+        redirect: 'manual',
+      })
+      expect(replay.status).toBe(303)
+      // The shop is still listening: the replay fails again, three attempts more, in the trace.
+      const grown = Date.now() + 10_000
+      while ((await failedSteps()) < 6 && Date.now() < grown)
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      expect(await failedSteps()).toBe(6)
+    } finally {
+      served.child.kill('SIGINT')
+    }
+    expect(await served.exited).toBe(0)
+  })
+})

@@ -20,6 +20,8 @@ export interface ScenarioResult {
   readonly retries: number
   readonly deadLetters: DeadLetter[]
   readonly shipped: string[]
+  /** With `keepRunning`: the shop still listening (replays are handled), until `close()`. */
+  readonly running?: { readonly bus: Bus<ShopEvents>; close(): Promise<void> } | undefined
 }
 
 /**
@@ -34,6 +36,8 @@ export async function runShopScenario(options: {
   interceptors?: readonly Interceptor[]
   /** Something that observes every bus of the scenario, such as a journal (`journal.attach(bus)`). */
   observe?: (bus: Bus<ShopEvents>) => void
+  /** Leave the services listening after the scenario (see `running` in the result). */
+  keepRunning?: boolean
 }): Promise<ScenarioResult> {
   const url = withDemoNamespace(options.url)
   const started = performance.now()
@@ -126,9 +130,16 @@ export async function runShopScenario(options: {
       await new Promise((resolve) => setTimeout(resolve, 25))
     }
     const deadLetters = await dlq.list({ limit: 10 })
+    const close = async () => {
+      await Promise.all(buses.map((bus) => bus.close()))
+    }
+    if (options.keepRunning)
+      return { timeline, retries, deadLetters, shipped, running: { bus: shipping, close } }
+    await close()
     return { timeline, retries, deadLetters, shipped }
-  } finally {
+  } catch (error) {
     await Promise.all(buses.map((bus) => bus.close()))
+    throw error
   }
 }
 
