@@ -5,6 +5,7 @@ export {
   Journal,
   type JournalOptions,
   type JournalStats,
+  type RetentionOptions,
   type SearchOptions,
 } from './journal.js'
 export { type Condition, parseQuery } from './query.js'

@@ -34,6 +34,17 @@ export interface JournalOptions {
   readonly flushIntervalMs?: number | undefined
   /** Where the journal says it dropped records or lost its store (default: the bus's default logger). */
   readonly logger?: Logger | undefined
+  /**
+   * Deletes old events in the background, as `prune()` does: older than `maxAgeMs`, or beyond the
+   * newest `maxEvents`, every `intervalMs` (default one minute). Several processes may share it.
+   */
+  readonly retention?: RetentionOptions | undefined
+}
+
+export interface RetentionOptions {
+  readonly maxAgeMs?: number | undefined
+  readonly maxEvents?: number | undefined
+  readonly intervalMs?: number | undefined
 }
 
 export interface SearchOptions {
@@ -83,6 +94,8 @@ export class Journal implements BusJournal {
   private readonly store: JournalStore
   private opened: Promise<SqlJournal & { close(): Promise<void> }> | undefined
   private timer: NodeJS.Timeout | undefined
+  private retentionTimer: NodeJS.Timeout | undefined
+  private retentionFailed = false
   private flushing: Promise<void> | undefined
   private written = 0
   private dropped = 0
@@ -114,6 +127,7 @@ export class Journal implements BusJournal {
     this.flushIntervalMs = positive(options.flushIntervalMs, 100, 'flushIntervalMs')
     this.logger = options.logger ?? defaultLogger
     this.openAttempts = new OpenAttempts(this.bufferSize)
+    if (options.retention !== undefined) this.retain(options.retention)
   }
 
   /** Observe a bus: every event it publishes or receives, and every handling step of its listeners. */
@@ -272,6 +286,7 @@ export class Journal implements BusJournal {
 
   private async shutdown(): Promise<void> {
     if (this.timer) clearInterval(this.timer)
+    if (this.retentionTimer) clearInterval(this.retentionTimer)
     const deadline = Date.now() + 5_000
     while (this.buffer.length > 0 && Date.now() < deadline && this.lastError === undefined) await this.flush()
     if (this.buffer.length > 0) {
@@ -347,6 +362,51 @@ export class Journal implements BusJournal {
     const folded = { ...step, receivedAt: received.attempt.at }
     if (received.sent) this.step(folded)
     else received.attempt = folded
+  }
+
+  /** Validates now (a typo must not wait a minute to show), then prunes on a timer that never keeps the process up. */
+  private retain(retention: RetentionOptions): void {
+    if (retention === null || typeof retention !== 'object') {
+      throw new ConfigError('createJournal({ retention }) takes { maxAgeMs, maxEvents, intervalMs }.')
+    }
+    const { maxAgeMs, maxEvents } = retention
+    if (maxAgeMs === undefined && maxEvents === undefined) {
+      throw new ConfigError('createJournal({ retention }) needs maxAgeMs, maxEvents or both.')
+    }
+    if (maxAgeMs !== undefined) positive(maxAgeMs, 1, 'retention.maxAgeMs')
+    if (maxEvents !== undefined && !(Number.isInteger(maxEvents) && maxEvents >= 0)) {
+      throw new ConfigError(
+        `createJournal({ retention: { maxEvents } }) must be a whole number >= 0, got ${String(maxEvents)}.`,
+      )
+    }
+    const intervalMs = positive(retention.intervalMs, 60_000, 'retention.intervalMs')
+    const limits = {
+      ...(maxAgeMs === undefined ? {} : { maxAgeMs }),
+      ...(maxEvents === undefined ? {} : { maxEvents }),
+    }
+    let pruning = false
+    this.retentionTimer = setInterval(() => {
+      if (pruning || this.closing) return
+      pruning = true
+      this.prune(limits)
+        .then(() => {
+          this.retentionFailed = false
+        })
+        .catch((error: unknown) => {
+          // A store that is down is said by the writes already; a failing prune once per outage.
+          if (!this.retentionFailed) {
+            this.retentionFailed = true
+            this.logger.warn(
+              { err: error, store: this.store.description },
+              'journal: retention could not prune',
+            )
+          }
+        })
+        .finally(() => {
+          pruning = false
+        })
+    }, intervalMs)
+    this.retentionTimer.unref()
   }
 
   private start(): void {

@@ -241,6 +241,27 @@ describe.each(STORES)('the journal on $name', (kind) => {
     await bus.close()
   })
 
+  it('keeps to its retention in the background', async () => {
+    const retained = createJournal({
+      store,
+      flushIntervalMs: 10,
+      logger: silentLogger,
+      retention: { maxEvents: 2, intervalMs: 20 },
+    })
+    const bus = createBus({ service: 'shop', url: `memory://retention-${Math.random()}`, journal: retained })
+    for (let n = 0; n < 5; n += 1) await bus.publish('tick.tocked', { n })
+    await retained.flush()
+    const deadline = Date.now() + 5_000
+    let kept: number[] = []
+    while (Date.now() < deadline) {
+      kept = (await retained.search()).events.map((entry) => (entry.event.data as { n: number }).n)
+      if (kept.length === 2) break
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    expect(kept).toEqual([4, 3])
+    await bus.close()
+  })
+
   it('prunes by age and by count', async () => {
     const bus = createBus({ service: 'shop', url: `memory://prune-${Math.random()}`, journal })
     for (let n = 0; n < 5; n += 1) await bus.publish('tick.tocked', { n })
@@ -546,6 +567,14 @@ describe('a journal whose store is down', () => {
       }),
     ).toThrow(/lower-case SQL identifier/)
     expect(() => postgresJournalStore({} as never)).toThrow(/connection string/)
+    const store = postgresJournalStore({ connectionString: 'postgres://x/y' })
+    expect(() => createJournal({ store, retention: {} })).toThrow(
+      /retention.*needs maxAgeMs, maxEvents or both/,
+    )
+    expect(() => createJournal({ store, retention: { maxEvents: -1 } })).toThrow(/maxEvents.*whole number/)
+    expect(() => createJournal({ store, retention: { maxAgeMs: 1000, intervalMs: 0 } })).toThrow(
+      /retention.intervalMs.*positive/,
+    )
     expect(() =>
       createJournal({ store: postgresJournalStore({ connectionString: 'postgres://x/y' }), bufferSize: 0 }),
     ).toThrow(/bufferSize/)
