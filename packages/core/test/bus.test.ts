@@ -195,6 +195,32 @@ describe('createBus', () => {
   })
 })
 
+describe('lifecycle events', () => {
+  it('say how long a failing handler ran, as they do for a handled one', async () => {
+    const bus = createBus({
+      service: 'shop',
+      transport: memoryTransport({ broker: new MemoryBroker() }),
+      logger: silentLogger,
+    })
+    const failures: { attempt: number; durationMs: number | undefined }[] = []
+    bus.on('failed', ({ attempt, durationMs }) => void failures.push({ attempt, durationMs }))
+    bus.listen(
+      'order.placed',
+      async () => {
+        await new Promise((resolve) => setTimeout(resolve, 30))
+        throw new Error('carrier API timed out')
+      },
+      { name: 'ship', retry: false },
+    )
+    await bus.start()
+    await bus.publish('order.placed', {})
+    while (failures.length === 0) await new Promise((resolve) => setTimeout(resolve, 5))
+    expect(failures[0]!.attempt).toBe(1)
+    expect(failures[0]!.durationMs).toBeGreaterThanOrEqual(25)
+    await bus.close()
+  })
+})
+
 describe('start and publish when the broker is not there', () => {
   it('rejects publish with PublishError when connecting fails, and lets start() be tried again', async () => {
     const broker = new MemoryBroker()

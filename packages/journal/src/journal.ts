@@ -144,8 +144,16 @@ export class Journal implements BusJournal {
     bus.on('handled', ({ event, group, attempt, durationMs }) =>
       this.outcome({ eventId: event.id, group, kind: 'handled', attempt, at: now(), durationMs }),
     )
-    bus.on('failed', ({ event, group, attempt, error }) =>
-      this.outcome({ eventId: event.id, group, kind: 'failed', attempt, at: now(), ...errorFields(error) }),
+    bus.on('failed', ({ event, group, attempt, error, durationMs }) =>
+      this.outcome({
+        eventId: event.id,
+        group,
+        kind: 'failed',
+        attempt,
+        at: now(),
+        durationMs,
+        ...errorFields(error),
+      }),
     )
     bus.on('retry-scheduled', ({ event, group, nextAttempt, delayMs }) =>
       this.step({

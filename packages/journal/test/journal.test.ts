@@ -61,6 +61,7 @@ describe.each(STORES)('the journal on $name', (kind) => {
     // Each attempt's outcome says when it was received (the received step is folded into it).
     for (const step of shipping(poison).steps.filter((each) => each.kind === 'failed')) {
       expect(Date.parse(step.receivedAt!)).toBeLessThanOrEqual(Date.parse(step.at))
+      expect(step.durationMs).toBeGreaterThanOrEqual(0) // how long the failing handler ran
     }
     const failure = shipping(poison).steps.find((step) => step.kind === 'failed')!
     expect(failure).toMatchObject({

@@ -310,7 +310,7 @@ export class ListenerRunner {
     if (lifecycle.has('received')) lifecycle.emit('received', { event, group, attempt: delivery.attempt })
 
     const context = this.contextFor(delivery, event)
-    const timed = lifecycle.has('handled') || this.deps.intercept !== undefined
+    const timed = lifecycle.has('handled') || lifecycle.has('failed') || this.deps.intercept !== undefined
     const started = timed ? performance.now() : 0
     let failure: unknown
     try {
@@ -336,8 +336,9 @@ export class ListenerRunner {
         lifecycle.emit('handled', { event, group, attempt: delivery.attempt, durationMs })
       return { kind: 'handled', durationMs }
     }
+    const durationMs = timed ? performance.now() - started : undefined
     if (idempotency) await this.releaseClaim(event.id)
-    return this.fail(delivery, event, context, failure)
+    return this.fail(delivery, event, context, failure, durationMs)
   }
 
   /** As long as a handler may run: its deadline, or the lease when it has none. */
@@ -400,10 +401,11 @@ export class ListenerRunner {
     event: Event,
     context: DeliveryContext,
     error: unknown,
+    durationMs?: number,
   ): Promise<HandleOutcome> {
     const { group, options, lifecycle, logger } = this.deps
     const attempt = delivery.attempt
-    lifecycle.emit('failed', { event, group, attempt, error })
+    lifecycle.emit('failed', { event, group, attempt, error, durationMs })
     let verdict: Awaited<ReturnType<NonNullable<ResolvedListenOptions['onError']>>>
     if (options.onError) {
       try {

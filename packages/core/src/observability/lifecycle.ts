@@ -11,7 +11,14 @@ export interface LifecycleEvents {
     readonly attempt: number
     readonly durationMs: number
   }
-  failed: { readonly event: Event; readonly group: string; readonly attempt: number; readonly error: unknown }
+  failed: {
+    readonly event: Event
+    readonly group: string
+    readonly attempt: number
+    readonly error: unknown
+    /** How long the handler ran before it failed; undefined when an interceptor failed the attempt. */
+    readonly durationMs?: number | undefined
+  }
   'retry-scheduled': {
     readonly event: Event
     readonly group: string
