@@ -5,6 +5,7 @@ export {
   Journal,
   type JournalOptions,
   type JournalStats,
+  type LoadSheddingOptions,
   type RetentionOptions,
   type SearchOptions,
 } from './journal.js'

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks'
 import {
   type AnyEvents,
   type Bus,
@@ -20,6 +21,7 @@ import type {
   PendingStep,
   SearchPage,
 } from './records.js'
+import { SaturationGauge } from './saturation.js'
 import { assertSchemaName, migrate } from './schema.js'
 import type { JournalStore } from './stores.js'
 
@@ -39,6 +41,21 @@ export interface JournalOptions {
    * newest `maxEvents`, every `intervalMs` (default one minute). Several processes may share it.
    */
   readonly retention?: RetentionOptions | undefined
+  /**
+   * While this process is saturated (its event loop busy `eventLoopUtilization` of the time or more,
+   * default 0.9), the journal keeps recording what goes wrong (failures, retries, dead letters,
+   * duplicates, replays, attempts after the first, and their events) and leaves out the routine
+   * (events published, first attempts that succeed), counted in `stats().shed`; it writes at most a
+   * fifth of the time. Recording then never takes the time handling needs. `false` records
+   * everything always, at the bus's expense. Off by default for PGlite, whose own work runs on this
+   * event loop and would read as saturation.
+   */
+  readonly loadShedding?: LoadSheddingOptions | false | undefined
+}
+
+export interface LoadSheddingOptions {
+  /** From 0 to 1 (default 0.9): the share of time the event loop is busy that counts as saturated. */
+  readonly eventLoopUtilization?: number | undefined
 }
 
 export interface RetentionOptions {
@@ -70,6 +87,13 @@ export interface JournalStats {
   readonly dropped: number
   /** Records the store refused as they were (a value it cannot hold), logged and left out so the rest are written. */
   readonly rejected: number
+  /**
+   * Routine records left out while the process was saturated (see `loadShedding`): events published
+   * and attempts that succeeded the first time. Failures are still recorded.
+   */
+  readonly shed: number
+  /** Whether the process is saturated now, so routine records are being left out. */
+  readonly saturated: boolean
   /** Records waiting in the buffer now. */
   readonly buffered: number
   /** The last write failure, if the last write failed. */
@@ -100,6 +124,14 @@ export class Journal implements BusJournal {
   private written = 0
   private dropped = 0
   private rejected = 0
+  private shed = 0
+  private shedding = false
+  private readonly saturation: SaturationGauge | undefined
+  /** While shedding, the writer rests after each batch for four times what it took. */
+  private restUntil = 0
+  /** Records at the head of the buffer handed to the store, not yet taken off it. */
+  private inFlight = 0
+  private lastSaturationWarning = Number.NEGATIVE_INFINITY
   private readonly unencodable = new WeakSet<Event>()
   /** Records per write while a refused record is searched for: halved on each refusal. */
   private probeSize = 0
@@ -127,6 +159,7 @@ export class Journal implements BusJournal {
     this.flushIntervalMs = positive(options.flushIntervalMs, 100, 'flushIntervalMs')
     this.logger = options.logger ?? defaultLogger
     this.openAttempts = new OpenAttempts(this.bufferSize)
+    this.saturation = saturationGauge(options.loadShedding, options.store)
     if (options.retention !== undefined) this.retain(options.retention)
   }
 
@@ -136,16 +169,20 @@ export class Journal implements BusJournal {
     if (this.buses.has(bus)) return
     this.buses.add(bus)
     const now = Date.now
-    bus.on('published', ({ event }) => this.recordEvent(event, true))
+    bus.on('published', ({ event }) => {
+      if (this.shedding) this.shed += 1
+      else this.recordEvent(event, true)
+    })
     bus.on('received', ({ event, group, attempt }) => {
+      if (this.shedding) return // its outcome says when it was received, should it be kept
       this.recordEvent(event, false)
       this.received(event.id, group, attempt, now())
     })
     bus.on('handled', ({ event, group, attempt, durationMs }) =>
-      this.outcome({ eventId: event.id, group, kind: 'handled', attempt, at: now(), durationMs }),
+      this.outcome(event, { eventId: event.id, group, kind: 'handled', attempt, at: now(), durationMs }),
     )
     bus.on('failed', ({ event, group, attempt, error, durationMs }) =>
-      this.outcome({
+      this.outcome(event, {
         eventId: event.id,
         group,
         kind: 'failed',
@@ -155,7 +192,8 @@ export class Journal implements BusJournal {
         ...errorFields(error),
       }),
     )
-    bus.on('retry-scheduled', ({ event, group, nextAttempt, delayMs }) =>
+    bus.on('retry-scheduled', ({ event, group, nextAttempt, delayMs }) => {
+      if (this.shedding) this.recordEvent(event, false)
       this.step({
         eventId: event.id,
         group,
@@ -163,8 +201,8 @@ export class Journal implements BusJournal {
         attempt: nextAttempt,
         at: now(),
         delayMs,
-      }),
-    )
+      })
+    })
     bus.on('dead-lettered', ({ event, id, group, reason, history }) => {
       if (event) this.recordEvent(event, false)
       this.step({
@@ -176,9 +214,10 @@ export class Journal implements BusJournal {
         reason,
       })
     })
-    bus.on('duplicate-skipped', ({ event, group }) =>
-      this.step({ eventId: event.id, group, kind: 'duplicate-skipped', attempt: 0, at: now() }),
-    )
+    bus.on('duplicate-skipped', ({ event, group }) => {
+      if (this.shedding) this.recordEvent(event, false)
+      this.step({ eventId: event.id, group, kind: 'duplicate-skipped', attempt: 0, at: now() })
+    })
     this.start()
   }
 
@@ -270,6 +309,8 @@ export class Journal implements BusJournal {
       written: this.written,
       dropped: this.dropped,
       rejected: this.rejected,
+      shed: this.shed,
+      saturated: this.shedding,
       buffered: this.buffer.length,
       lastError: this.lastError,
     }
@@ -279,10 +320,19 @@ export class Journal implements BusJournal {
   async flush(): Promise<void> {
     while (this.flushing) await this.flushing
     if (this.buffer.length === 0) return
-    this.flushing = this.writeBuffered().finally(() => {
+    this.flushing = this.writeBuffered(false).finally(() => {
       this.flushing = undefined
     })
     await this.flushing
+  }
+
+  /** The timer's and a full batch's write: not while a failed store waits for its retry, nor while the writer rests. */
+  private flushInBackground(): void {
+    if (this.flushing || this.buffer.length === 0) return
+    if (Date.now() < this.retryAt || performance.now() < this.restUntil) return
+    this.flushing = this.writeBuffered(true).finally(() => {
+      this.flushing = undefined
+    })
   }
 
   /** Flush (up to 5 s), then close the store. Called by the bus at the end of its close(). */
@@ -327,7 +377,7 @@ export class Journal implements BusJournal {
     // A full batch goes out at once while the store is healthy; a failing store is retried by the
     // timer only, not on every record.
     if (this.buffer.length >= this.batchSize && !this.flushing && this.lastError === undefined)
-      void this.flush()
+      this.flushInBackground()
     return true
   }
 
@@ -361,15 +411,52 @@ export class Journal implements BusJournal {
    * The outcome of an attempt carries its receive time and takes the place of the received step
    * while that one is still unwritten, so a handled event costs one buffered record and one row.
    */
-  private outcome(step: PendingStep): void {
+  private outcome(event: Event, step: PendingStep): void {
     const received = this.openAttempts.take(step.group, step.eventId, step.attempt)
-    if (received === undefined) {
-      this.step(step)
+    if (received !== undefined && !received.sent && !received.shed) {
+      received.attempt = { ...step, receivedAt: received.attempt.at }
       return
     }
-    const folded = { ...step, receivedAt: received.attempt.at }
-    if (received.sent) this.step(folded)
-    else received.attempt = folded
+    const receivedAt =
+      received?.attempt.at ??
+      (this.shedding && step.durationMs !== undefined ? step.at - Math.round(step.durationMs) : undefined)
+    // Saturated, or received while it was: a first attempt that succeeded is routine, left out
+    // (unless its received step is written already); anything else is what an operator will look
+    // for, recorded with its event, whose row may have been left out.
+    if (this.shedding || received?.shed) {
+      if (routine(step) && !(received?.sent && !received.shed)) {
+        this.shed += 1
+        return
+      }
+      this.recordEvent(event, false)
+    }
+    this.step(receivedAt === undefined ? step : { ...step, receivedAt })
+  }
+
+  /**
+   * On becoming saturated the routine records still waiting are left out too: writing them then
+   * would cost the process what shedding saves. The batch in flight is not touched.
+   */
+  private shedWaitingRoutine(): void {
+    const waiting = this.buffer.splice(this.inFlight)
+    const keptEvents = new Set<string>()
+    for (const record of waiting) {
+      if (record.kind === 'attempt' && !routine(record.attempt)) keptEvents.add(record.attempt.eventId)
+    }
+    for (const record of waiting) {
+      if (record.kind === 'attempt' ? !routine(record.attempt) : keptEvents.has(record.event.id)) {
+        this.buffer.push(record)
+        continue
+      }
+      this.shed += 1
+      if (record.kind === 'event') {
+        // Recorded after all, should it fail later.
+        this.recentEvents.delete(record.event.id)
+        this.olderEvents.delete(record.event.id)
+      } else if (record.attempt.kind === 'received') {
+        record.shed = true
+      }
+    }
   }
 
   /** Validates now (a typo must not wait a minute to show), then prunes on a timer that never keeps the process up. */
@@ -420,25 +507,53 @@ export class Journal implements BusJournal {
   private start(): void {
     if (this.timer || this.closing) return
     this.timer = setInterval(() => {
-      if (!this.flushing && this.buffer.length > 0 && Date.now() >= this.retryAt) void this.flush()
+      if (this.saturation?.sample()) this.saturationChanged(this.saturation)
+      this.flushInBackground()
     }, this.flushIntervalMs)
     this.timer.unref()
   }
 
-  private async writeBuffered(): Promise<void> {
+  private saturationChanged(gauge: SaturationGauge): void {
+    this.shedding = gauge.saturated
+    const utilization = Math.round(gauge.utilization * 100) / 100
+    if (this.shedding) {
+      this.shedWaitingRoutine()
+      // Once a minute at most: a process on the edge goes in and out.
+      if (Date.now() - this.lastSaturationWarning < 60_000) return
+      this.lastSaturationWarning = Date.now()
+      this.logger.warn(
+        { eventLoopUtilization: utilization, shed: this.shed },
+        'journal: this process is saturated; recording failures, retries and dead letters only, leaving out routine records (journal.stats().shed) until it is not',
+      )
+    } else {
+      this.logger.debug(
+        { eventLoopUtilization: utilization, shed: this.shed },
+        'journal: the process is no longer saturated; recording everything again',
+      )
+    }
+  }
+
+  /** In the background while saturated, one batch and then a rest: writing takes at most a fifth of the time. */
+  private async writeBuffered(background: boolean): Promise<void> {
     while (this.buffer.length > 0) {
       const batch = this.buffer.slice(0, this.probeSize || this.batchSize)
+      let startedAt = 0
       let leftOut = 0
       for (const record of batch) if (record.kind === 'attempt') record.sent = true
+      this.inFlight = batch.length
       try {
-        await (await this.open()).write(batch, (event, error) => {
+        const store = await this.open()
+        startedAt = performance.now() // the write, not opening and migrating the store first
+        await store.write(batch, (event, error) => {
           leftOut += 1
           // Counted once, though a failed write may meet it again.
           if (this.unencodable.has(event)) return
           this.unencodable.add(event)
           this.reject(event.id, 'event', error)
         })
+        this.inFlight = 0
       } catch (error) {
+        this.inFlight = 0
         if (refusedContent(error)) {
           this.isolateRefused(batch, error)
           continue
@@ -461,6 +576,11 @@ export class Journal implements BusJournal {
       this.lastError = undefined
       this.retryDelayMs = 0
       this.warnedDrop = false
+      if (background && this.shedding) {
+        const now = performance.now()
+        this.restUntil = now + 4 * (now - startedAt)
+        return
+      }
     }
   }
 
@@ -534,6 +654,30 @@ const RECENT_EVENTS = 2_000
 function refusedContent(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code
   return typeof code === 'string' && /^(22|23|54)/.test(code)
+}
+
+/** What a saturated process leaves out: receiving, and a first attempt that succeeded. */
+function routine(step: PendingStep): boolean {
+  return step.kind === 'received' || (step.kind === 'handled' && step.attempt === 1)
+}
+
+function saturationGauge(
+  options: LoadSheddingOptions | false | undefined,
+  store: JournalStore,
+): SaturationGauge | undefined {
+  if (options === false || (options === undefined && store.embedded)) return undefined
+  if (options !== undefined && (options === null || typeof options !== 'object')) {
+    throw new ConfigError(
+      `createJournal({ loadShedding }) is false or { eventLoopUtilization }, got ${String(options)}.`,
+    )
+  }
+  const threshold = options?.eventLoopUtilization ?? 0.9
+  if (typeof threshold !== 'number' || !(threshold > 0 && threshold <= 1)) {
+    throw new ConfigError(
+      `createJournal({ loadShedding: { eventLoopUtilization } }) is a share of time above 0 and at most 1 (such as 0.9), got ${String(threshold)}.`,
+    )
+  }
+  return new SaturationGauge(threshold)
 }
 
 function combine(conditions: readonly (Condition | undefined)[]): Condition | undefined {

@@ -47,6 +47,8 @@ export type JournalRecord =
       attempt: PendingStep
       /** Handed to the store: too late to fold its outcome into it. */
       sent?: boolean
+      /** A received step left out when the process became saturated: its attempt counts as shed. */
+      shed?: boolean
     }
 
 /** Where an event stands in one group, from its last step. */

@@ -34,6 +34,8 @@ export interface JournalStore {
   open(): Promise<SqlClient>
   /** Redacted, for logs. */
   readonly description: string
+  /** Runs on this process's event loop (PGlite): the journal's load shedding is off by default for it. */
+  readonly embedded?: boolean | undefined
 }
 
 /** PostgreSQL through `pg` (install it beside the journal): the production store. */
@@ -104,6 +106,7 @@ export function pgliteJournalStore(options: PgliteStoreOptions = {}): JournalSto
   return {
     schema: options.schema ?? 'tidings_journal',
     description: options.dataDir ? `PGlite at ${options.dataDir}` : 'PGlite in memory',
+    embedded: true,
     async open() {
       const { PGlite } = await import('@electric-sql/pglite').catch((error: unknown) => {
         throw new ConfigError(
