@@ -326,9 +326,14 @@ export class Journal implements BusJournal {
     await this.flushing
   }
 
-  /** The timer's and a full batch's write: not while a failed store waits for its retry, nor while the writer rests. */
+  /**
+   * The timer's and a full batch's write: not while a failed store waits for its retry, nor while
+   * the writer rests, nor while the process looks busy and may be becoming saturated (what is
+   * waiting then would be left out: writing it first would cost what shedding saves).
+   */
   private flushInBackground(): void {
     if (this.flushing || this.buffer.length === 0) return
+    if (!this.shedding && this.saturation?.busy) return
     if (Date.now() < this.retryAt || performance.now() < this.restUntil) return
     this.flushing = this.writeBuffered(true).finally(() => {
       this.flushing = undefined
@@ -360,9 +365,9 @@ export class Journal implements BusJournal {
   }
 
   /** Buffers a record; false when it was dropped (closed, or the buffer is full). */
-  private record(record: JournalRecord): boolean {
+  private record(record: JournalRecord | undefined): boolean {
     if (this.closed) return false
-    if (this.buffer.length >= this.bufferSize) {
+    if (this.buffer.length >= this.bufferSize || record === undefined) {
       this.dropped += 1
       if (!this.warnedDrop) {
         this.warnedDrop = true
@@ -388,6 +393,10 @@ export class Journal implements BusJournal {
   /** An event row once per id (a process that publishes and handles it sees it twice). */
   private recordEvent(event: Event, published: boolean): void {
     if (this.recentEvents.has(event.id) || this.olderEvents.has(event.id)) return
+    if (this.buffer.length >= this.bufferSize) {
+      this.record(undefined) // dropped; and not remembered, so a later sighting may record it
+      return
+    }
     // Two generations instead of evicting one by one: deleting a Set's oldest entry again and
     // again makes V8 skip ever more tombstones to find the next one.
     if (this.recentEvents.size >= RECENT_EVENTS) {
@@ -400,6 +409,10 @@ export class Journal implements BusJournal {
 
   /** A received step waits in the buffer; its attempt's outcome usually arrives before it is written. */
   private received(eventId: string, group: string, attempt: number, at: number): void {
+    if (this.buffer.length >= this.bufferSize) {
+      this.record(undefined)
+      return
+    }
     const entry: AttemptEntry = {
       kind: 'attempt',
       attempt: { eventId, group, kind: 'received', attempt, at },
@@ -506,6 +519,7 @@ export class Journal implements BusJournal {
 
   private start(): void {
     if (this.timer || this.closing) return
+    this.saturation?.reset()
     this.timer = setInterval(() => {
       if (this.saturation?.sample()) this.saturationChanged(this.saturation)
       this.flushInBackground()

@@ -21,6 +21,8 @@ export class SaturationGauge {
   saturated = false
   /** The utilization of the last window judged, 0 to 1. */
   utilization = 0
+  /** The last sample alone was at or above the threshold: the process may be becoming saturated. */
+  busy = false
   private last: EventLoopUtilization
   private active = 0
   private elapsed = 0
@@ -33,11 +35,19 @@ export class SaturationGauge {
     this.last = measure()
   }
 
+  /** Measures from now: what the process did before the journal observed a bus is not its load. */
+  reset(): void {
+    this.last = this.measure()
+    this.active = 0
+    this.elapsed = 0
+  }
+
   /** Takes a sample; true when `saturated` changed with it. */
   sample(): boolean {
     const now = this.measure()
     const delta = this.measure(now, this.last)
     this.last = now
+    this.busy = delta.active >= this.threshold * (delta.active + delta.idle)
     this.active += delta.active
     this.elapsed += delta.active + delta.idle
     if (this.elapsed < (this.saturated ? LEAVE_AFTER_MS : ENTER_AFTER_MS)) return false

@@ -209,27 +209,78 @@ describe('the routine records waiting when the process becomes saturated', () =>
   })
 })
 
+/** PGlite as the journal sees it, with each batch's transaction timed. */
+function timedStore(): { store: JournalStore; writes: { start: number; end: number }[] } {
+  const writes: { start: number; end: number }[] = []
+  const pglite = pgliteJournalStore()
+  const store: JournalStore = {
+    ...pglite,
+    async open(): Promise<SqlClient> {
+      const client = await pglite.open()
+      return {
+        ...client,
+        async transaction(work) {
+          const start = performance.now()
+          await client.transaction(work)
+          writes.push({ start, end: performance.now() })
+        },
+      }
+    },
+  }
+  return { store, writes }
+}
+
+describe('the writer of a process becoming saturated', () => {
+  it('writes nothing routine from the moment the process looks busy, not even in the quarter second before it is called saturated', async () => {
+    const { store, writes } = timedStore()
+    const journal = createJournal({ store, ...quiet, loadShedding: { eventLoopUtilization: 0.9 } })
+    const { bus, handled } = await shop(journal)
+    await journal.search({}) // the store opened and migrated: that is not what is measured
+    // Opening PGlite keeps this event loop busy too; from an idle process:
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    await waitUntil(() => !journal.stats().saturated, { timeoutMs: 5_000 })
+    expect(journal.stats().shed).toBe(0)
+    const load = saturate(5)
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 30)) // a tick of the journal's timer, busy
+      for (let n = 0; n < 10; n += 1) await bus.publish('order.placed', { n })
+      await waitUntil(() => handled() === 10)
+      await waitUntil(() => journal.stats().saturated, { timeoutMs: 5_000 })
+      expect(writes).toHaveLength(0)
+      expect(journal.stats()).toMatchObject({ buffered: 0, written: 0 })
+      expect(journal.stats().shed).toBeGreaterThanOrEqual(20)
+    } finally {
+      await load.stop()
+      await bus.close()
+    }
+  })
+
+  it('loses nothing to a busy moment shorter than saturation', async () => {
+    const store = STORES[0]!.make()
+    const journal = createJournal({ store, ...quiet })
+    const { bus, handled } = await shop(journal)
+    try {
+      const load = saturate(5)
+      setTimeout(() => void load.stop(), 150)
+      for (let n = 0; n < 10; n += 1) await bus.publish('order.placed', { n })
+      await load.stop()
+      await waitUntil(() => handled() === 10)
+      await new Promise((resolve) => setTimeout(resolve, 400)) // past when it would have been called saturated
+      await journal.flush()
+      expect(journal.stats()).toMatchObject({ saturated: false, shed: 0, dropped: 0 })
+      expect((await journal.search({ type: 'order.placed' })).events).toHaveLength(10)
+    } finally {
+      await bus.close()
+      await STORES[0]!.cleanup(store)
+    }
+  })
+})
+
 describe('the writer of a saturated process', () => {
   it('rests after each batch for four times what it took, so writing takes at most a fifth of the time', async () => {
-    const writes: { start: number; end: number }[] = []
-    const pglite = pgliteJournalStore()
-    // The store as the journal sees it, with each batch's transaction timed.
-    const timed: JournalStore = {
-      ...pglite,
-      async open(): Promise<SqlClient> {
-        const client = await pglite.open()
-        return {
-          ...client,
-          async transaction(work) {
-            const start = performance.now()
-            await client.transaction(work)
-            writes.push({ start, end: performance.now() })
-          },
-        }
-      },
-    }
+    const { store, writes } = timedStore()
     const journal = createJournal({
-      store: timed,
+      store,
       ...quiet,
       batchSize: 10,
       loadShedding: { eventLoopUtilization: 0.9 },
@@ -282,15 +333,17 @@ describe('SaturationGauge', () => {
     const gauge = new SaturationGauge(0.9, loop.measure)
     loop.run(100, 1)
     expect(gauge.sample()).toBe(false)
+    expect(gauge.busy).toBe(true)
     loop.run(100, 0.5)
     loop.run(100, 0.5)
     expect(gauge.sample()).toBe(false) // 300 ms at two thirds
-    expect(gauge.saturated).toBe(false)
+    expect(gauge).toMatchObject({ saturated: false, busy: false })
     for (let tick = 0; tick < 2; tick += 1) {
       loop.run(100, 0.95)
       expect(gauge.sample()).toBe(false)
     }
     loop.run(100, 0.95)
+    expect(gauge.busy).toBe(true) // the writer holds back from here
     expect(gauge.sample()).toBe(true)
     expect(gauge).toMatchObject({ saturated: true })
     expect(gauge.utilization).toBeCloseTo(0.95)
