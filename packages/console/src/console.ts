@@ -109,7 +109,7 @@ export function createConsole<Events extends EventCatalogue = AnyEvents>(
     const query = c.req.query('q') ?? ''
     try {
       const result = await journal.search({ query, cursor: c.req.query('cursor') || undefined })
-      return c.html(searchPage(page(c, 'Events'), query, result.events, result.nextCursor))
+      return c.html(searchPage(page(c, 'Events'), query, result.events, result.nextCursor, journal.stats()))
     } catch (error) {
       if (error instanceof TidingsError) {
         return c.html(searchPage(page(c, 'Events', { error: error.message }), query, [], undefined), 400)

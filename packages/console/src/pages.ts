@@ -1,5 +1,5 @@
 import type { DeadLetter, Event } from '@tidings/core'
-import type { AttemptRecord, EventTrace, JournalEvent } from '@tidings/journal'
+import type { AttemptRecord, EventTrace, JournalEvent, JournalStats } from '@tidings/journal'
 import { html } from 'hono/html'
 
 /**
@@ -40,6 +40,7 @@ export function layout(context: PageContext, body: Html): Html {
   .outcome-failing { color: #b54708; } .outcome-received { color: #475467; }
   .notice { background: #ecfdf3; border: 1px solid #abefc6; padding: .5rem; }
   .error { background: #fef3f2; border: 1px solid #fecdca; padding: .5rem; }
+  .gaps { background: #fffaeb; border: 1px solid #fedf89; padding: .5rem; }
   form.inline { display: inline; }
   code { font-size: 12px; }
 </style>
@@ -63,10 +64,12 @@ export function searchPage(
   query: string,
   events: readonly JournalEvent[],
   nextCursor: string | undefined,
+  recording?: JournalStats,
 ): Html {
   return layout(
     context,
     html`<h1>Events</h1>
+${recording ? gaps(recording) : ''}
 <form method="get" action="${context.base}/">
   <input type="search" name="q" value="${query}" placeholder='type:order.* AND data.customer.email = "ada@example.com"' aria-label="query">
   <button type="submit">Search</button>
@@ -89,6 +92,24 @@ ${events.map(
 </table>
 ${nextCursor ? html`<a href="${context.base}/?q=${encodeURIComponent(query)}&cursor=${encodeURIComponent(nextCursor)}">Older →</a>` : ''}`,
   )
+}
+
+/** What this process's journal left out: an operator who finds nothing must know why it may be. */
+function gaps(stats: JournalStats): Html | string {
+  const parts: string[] = []
+  const count = (value: number) => value.toLocaleString('en-US')
+  if (stats.shed > 0) {
+    parts.push(
+      `left out ${count(stats.shed)} routine records (events published, first attempts that succeeded) while the process was saturated${stats.saturated ? ', as it is now' : ''}`,
+    )
+  }
+  if (stats.dropped > 0)
+    parts.push(`dropped ${count(stats.dropped)} records its store could not take in time`)
+  if (stats.rejected > 0)
+    parts.push(`left out ${count(stats.rejected)} records the store refused as they were`)
+  if (parts.length === 0) return ''
+  const kept = stats.shed > 0 ? '; failures, retries and dead letters were kept while saturated' : ''
+  return html`<p class="gaps" role="note">Since it started, this process's journal has ${parts.join('; ')}. A search may miss those${kept}.</p>`
 }
 
 export function eventPage(context: PageContext, trace: EventTrace): Html {

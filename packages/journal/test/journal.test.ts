@@ -12,7 +12,9 @@ describe.each(STORES)('the journal on $name', (kind) => {
   let journal: Journal
   beforeEach(() => {
     store = kind.make()
-    journal = createJournal({ store, flushIntervalMs: 10, logger: silentLogger })
+    // These tests prove exact records; shedding under load has its own (load-shedding.test.ts), and
+    // CI's two shared cores must not decide what gets recorded here.
+    journal = createJournal({ store, flushIntervalMs: 10, logger: silentLogger, loadShedding: false })
   })
   afterEach(async () => {
     await journal.close()
@@ -455,7 +457,7 @@ describe("a journal on the application's own pg Pool", () => {
     const kind = STORES[0]!
     const schema = kind.make().schema
     const store = postgresJournalStore({ pool, schema })
-    const journal = createJournal({ store, flushIntervalMs: 10, logger: silentLogger })
+    const journal = createJournal({ store, flushIntervalMs: 10, logger: silentLogger, loadShedding: false })
     const bus = createBus({
       service: 'shop',
       url: `memory://own-pool-${Math.random()}`,
@@ -585,7 +587,7 @@ describe('a journal whose store is down', () => {
 describe('a handler still running, or a process that died in it', () => {
   it('shows the received step of an attempt that has no outcome yet', async () => {
     const store = STORES[0]!.make()
-    const journal = createJournal({ store, flushIntervalMs: 5, logger: silentLogger })
+    const journal = createJournal({ store, flushIntervalMs: 5, logger: silentLogger, loadShedding: false })
     const bus = createBus({ service: 'shop', url: `memory://running-${Math.random()}`, journal })
     let release: () => void = () => {}
     const running = new Promise<void>((resolve) => {

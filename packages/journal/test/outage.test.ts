@@ -21,7 +21,7 @@ describe('a journal whose PostgreSQL goes away and comes back', () => {
       warn() {},
       error: (_object, message) => void errors.push(message ?? ''),
     }
-    const journal = createJournal({ store, flushIntervalMs: 10, logger })
+    const journal = createJournal({ store, flushIntervalMs: 10, logger, loadShedding: false })
     const bus = createBus({
       service: 'shop',
       url: `memory://journal-outage-${Math.random()}`,
