@@ -36,7 +36,9 @@ async function endToEnd(
     ? createJournal({
         store: postgresJournalStore({ connectionString: POSTGRES_URL, schema }),
         logger: silentLogger,
-        ...(LOAD_SHEDDING ? {} : { loadShedding: false as const }),
+        // The paced runs measure what writing every record costs: their pacing loop (setImmediate
+        // until the next send is due) keeps the event loop busy, which would read as saturation.
+        ...(LOAD_SHEDDING && window !== 0 ? {} : { loadShedding: false as const }),
       })
     : undefined
   const newBus = (service: string): Bus =>
@@ -141,10 +143,10 @@ export async function main(): Promise<void> {
   }
   const ms = (values: number[]) => `${median(values).toFixed(2)} ms`
   rows.push(
-    `| latency p50 at 1,000 events/s | ${ms(p50.off)} | ${ms(p50.on)} | ${(median(p50.on) - median(p50.off)).toFixed(2)} ms | ${pacedRecords.shed} | ${pacedRecords.dropped} |`,
+    `| latency p50 at 1,000 events/s, every record written | ${ms(p50.off)} | ${ms(p50.on)} | ${(median(p50.on) - median(p50.off)).toFixed(2)} ms | ${pacedRecords.shed} | ${pacedRecords.dropped} |`,
   )
   rows.push(
-    `| latency p99 at 1,000 events/s | ${ms(p99.off)} | ${ms(p99.on)} | ${(median(p99.on) - median(p99.off)).toFixed(2)} ms | – | – |`,
+    `| latency p99 at 1,000 events/s, every record written | ${ms(p99.off)} | ${ms(p99.on)} | ${(median(p99.on) - median(p99.off)).toFixed(2)} ms | – | – |`,
   )
   console.log(
     `\n### The journal's cost: Redis Streams end-to-end, journal off vs on (PostgreSQL${LOAD_SHEDDING ? '' : ', loadShedding: false'}) (${EVENTS.toLocaleString('en-US')} events of 1 KiB per run, median of ${RUNS} runs; ${Math.round((Date.now() - startedAt) / 1000)} s)\n`,

@@ -118,6 +118,7 @@ export class Journal implements BusJournal {
   private readonly store: JournalStore
   private opened: Promise<SqlJournal & { close(): Promise<void> }> | undefined
   private timer: NodeJS.Timeout | undefined
+  private saturationTimer: NodeJS.Timeout | undefined
   private retentionTimer: NodeJS.Timeout | undefined
   private retentionFailed = false
   private flushing: Promise<void> | undefined
@@ -131,6 +132,8 @@ export class Journal implements BusJournal {
   private restUntil = 0
   /** Records at the head of the buffer handed to the store, not yet taken off it. */
   private inFlight = 0
+  /** Replays sent from here whose new chain has not ended: never routine, even while saturated. */
+  private readonly replaying = new Set<string>()
   private lastSaturationWarning = Number.NEGATIVE_INFINITY
   private readonly unencodable = new WeakSet<Event>()
   /** Records per write while a refused record is searched for: halved on each refusal. */
@@ -204,6 +207,7 @@ export class Journal implements BusJournal {
       })
     })
     bus.on('dead-lettered', ({ event, id, group, reason, history }) => {
+      if (this.replaying.size > 0) this.replayEnded(group, id)
       if (event) this.recordEvent(event, false)
       this.step({
         eventId: id,
@@ -276,11 +280,13 @@ export class Journal implements BusJournal {
       attempt: { eventId: id, group, kind: 'replayed', attempt: 1, at: Date.now() },
     }
     this.buffer.push(replayed)
+    this.replayStarted(group, id)
     try {
       await bus.sendToGroup(group, found.event)
     } catch (error) {
       const index = this.buffer.indexOf(replayed)
       if (index >= 0) this.buffer.splice(index, 1)
+      this.replayEnded(group, id)
       throw error
     }
     await this.flush()
@@ -349,6 +355,7 @@ export class Journal implements BusJournal {
 
   private async shutdown(): Promise<void> {
     if (this.timer) clearInterval(this.timer)
+    if (this.saturationTimer) clearInterval(this.saturationTimer)
     if (this.retentionTimer) clearInterval(this.retentionTimer)
     const deadline = Date.now() + 5_000
     while (this.buffer.length > 0 && Date.now() < deadline && this.lastError === undefined) await this.flush()
@@ -437,13 +444,28 @@ export class Journal implements BusJournal {
     // (unless its received step is written already); anything else is what an operator will look
     // for, recorded with its event, whose row may have been left out.
     if (this.shedding || received?.shed) {
-      if (routine(step) && !(received?.sent && !received.shed)) {
+      if (
+        routine(step) &&
+        !(received?.sent && !received.shed) &&
+        !(this.replaying.size > 0 && this.replaying.has(replayKey(step.group, step.eventId)))
+      ) {
         this.shed += 1
         return
       }
       this.recordEvent(event, false)
     }
+    if (this.replaying.size > 0 && step.kind === 'handled') this.replayEnded(step.group, step.eventId)
     this.step(receivedAt === undefined ? step : { ...step, receivedAt })
+  }
+
+  private replayStarted(group: string, eventId: string): void {
+    // Replays are an operator's, a handful; should their chains end in another process, forget them.
+    if (this.replaying.size >= 1_000) this.replaying.clear()
+    this.replaying.add(replayKey(group, eventId))
+  }
+
+  private replayEnded(group: string, eventId: string): void {
+    this.replaying.delete(replayKey(group, eventId))
   }
 
   /**
@@ -519,12 +541,16 @@ export class Journal implements BusJournal {
 
   private start(): void {
     if (this.timer || this.closing) return
-    this.saturation?.reset()
-    this.timer = setInterval(() => {
-      if (this.saturation?.sample()) this.saturationChanged(this.saturation)
-      this.flushInBackground()
-    }, this.flushIntervalMs)
+    this.timer = setInterval(() => this.flushInBackground(), this.flushIntervalMs)
     this.timer.unref()
+    const gauge = this.saturation
+    if (gauge === undefined) return
+    gauge.reset()
+    // Its own timer: a long flushIntervalMs must not make saturation slow to see.
+    this.saturationTimer = setInterval(() => {
+      if (gauge.sample()) this.saturationChanged(gauge)
+    }, SATURATION_SAMPLE_MS)
+    this.saturationTimer.unref()
   }
 
   private saturationChanged(gauge: SaturationGauge): void {
@@ -658,6 +684,9 @@ export class Journal implements BusJournal {
 
 const REJECTIONS_LOGGED_EACH = 10
 
+/** How often the event loop's utilization is sampled while load shedding is on. */
+const SATURATION_SAMPLE_MS = 50
+
 /** Event ids remembered to write each event row once. */
 const RECENT_EVENTS = 2_000
 
@@ -668,6 +697,10 @@ const RECENT_EVENTS = 2_000
 function refusedContent(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code
   return typeof code === 'string' && /^(22|23|54)/.test(code)
+}
+
+function replayKey(group: string, eventId: string): string {
+  return `${group}\n${eventId}`
 }
 
 /** What a saturated process leaves out: receiving, and a first attempt that succeeded. */

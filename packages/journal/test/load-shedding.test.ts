@@ -129,6 +129,37 @@ describe.each(CASES)('a journal on $name in a saturated process', ({ kind, loadS
   })
 })
 
+describe('a replay from a saturated process', () => {
+  it("is kept with its new attempt chain, though that succeeds the first time: it is an operator's", async () => {
+    const store = STORES[0]!.make()
+    const journal = createJournal({ store, ...quiet })
+    const { bus, handled } = await shop(journal)
+    try {
+      const placed = await bus.publish('order.placed', { orderId: 'o-15' })
+      await waitUntil(() => handled() === 1)
+      const load = saturate()
+      try {
+        await waitUntil(() => journal.stats().saturated, { timeoutMs: 5_000 })
+        await journal.replay(placed.id, 'shop-shipping', bus)
+        await waitUntil(() => handled() === 2, { timeoutMs: 5_000 })
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      } finally {
+        await load.stop()
+      }
+      await journal.flush()
+      const steps = (await journal.trace(placed.id))!.groups[0]!.steps
+      expect(steps.map((step) => `${step.kind}:${step.attempt}`)).toEqual([
+        'handled:1',
+        'replayed:1',
+        'handled:1',
+      ])
+    } finally {
+      await bus.close()
+      await STORES[0]!.cleanup(store)
+    }
+  })
+})
+
 describe('a journal told not to shed load', () => {
   it.each([
     { name: 'PGlite, by default', make: () => pgliteJournalStore(), loadShedding: undefined },
@@ -242,7 +273,7 @@ describe('the writer of a process becoming saturated', () => {
     expect(journal.stats().shed).toBe(0)
     const load = saturate(5)
     try {
-      await new Promise((resolve) => setTimeout(resolve, 30)) // a tick of the journal's timer, busy
+      await new Promise((resolve) => setTimeout(resolve, 120)) // a sample of the event loop (every 50 ms), busy
       for (let n = 0; n < 10; n += 1) await bus.publish('order.placed', { n })
       await waitUntil(() => handled() === 10)
       await waitUntil(() => journal.stats().saturated, { timeoutMs: 5_000 })
@@ -252,6 +283,20 @@ describe('the writer of a process becoming saturated', () => {
     } finally {
       await load.stop()
       await bus.close()
+    }
+  })
+
+  it('sees saturation within a second, however seldom it writes (flushIntervalMs: 60 s)', async () => {
+    const store = STORES[0]!.make()
+    const journal = createJournal({ store, logger: silentLogger, flushIntervalMs: 60_000 })
+    const { bus } = await shop(journal)
+    const load = saturate()
+    try {
+      await waitUntil(() => journal.stats().saturated, { timeoutMs: 1_000, what: 'saturation to be seen' })
+    } finally {
+      await load.stop()
+      await bus.close()
+      await STORES[0]!.cleanup(store)
     }
   })
 
