@@ -21,6 +21,7 @@ import type {
   PendingStep,
   SearchPage,
 } from './records.js'
+import { RoutineAllowance } from './routine-allowance.js'
 import { SaturationGauge } from './saturation.js'
 import { assertSchemaName, migrate } from './schema.js'
 import type { JournalStore } from './stores.js'
@@ -45,8 +46,8 @@ export interface JournalOptions {
    * While this process is saturated (its event loop busy `eventLoopUtilization` of the time or more,
    * default 0.9), the journal keeps recording what goes wrong (failures, retries, dead letters,
    * duplicates, replays, attempts after the first, and their events) and leaves out the routine
-   * (events published, first attempts that succeed), counted in `stats().shed`; it writes at most a
-   * fifth of the time. Recording then never takes the time handling needs. `false` records
+   * (events published, first attempts that succeed) beyond `routinePerSecond`, counted in
+   * `stats().shed`; it writes at most a fifth of the time. Recording then never takes the time handling needs. `false` records
    * everything always, at the bus's expense. Off by default for PGlite, whose own work runs on this
    * event loop and would read as saturation.
    */
@@ -56,6 +57,11 @@ export interface JournalOptions {
 export interface LoadSheddingOptions {
   /** From 0 to 1 (default 0.9): the share of time the event loop is busy that counts as saturated. */
   readonly eventLoopUtilization?: number | undefined
+  /**
+   * Routine records still written each second while saturated (default 100): a process busy with a
+   * few long handlers keeps its whole record, one flooded with events keeps a sample. 0: none.
+   */
+  readonly routinePerSecond?: number | undefined
 }
 
 export interface RetentionOptions {
@@ -128,6 +134,7 @@ export class Journal implements BusJournal {
   private shed = 0
   private shedding = false
   private readonly saturation: SaturationGauge | undefined
+  private readonly routineAllowance: RoutineAllowance | undefined
   /** While shedding, the writer rests after each batch for four times what it took. */
   private restUntil = 0
   /** Records at the head of the buffer handed to the store, not yet taken off it. */
@@ -162,7 +169,9 @@ export class Journal implements BusJournal {
     this.flushIntervalMs = positive(options.flushIntervalMs, 100, 'flushIntervalMs')
     this.logger = options.logger ?? defaultLogger
     this.openAttempts = new OpenAttempts(this.bufferSize)
-    this.saturation = saturationGauge(options.loadShedding, options.store)
+    const shedding = loadShedding(options.loadShedding, options.store)
+    this.saturation = shedding?.gauge
+    this.routineAllowance = shedding?.allowance
     if (options.retention !== undefined) this.retain(options.retention)
   }
 
@@ -173,11 +182,13 @@ export class Journal implements BusJournal {
     this.buses.add(bus)
     const now = Date.now
     bus.on('published', ({ event }) => {
-      if (this.shedding) this.shed += 1
+      if (this.shedding && !this.routineAllowance?.take()) this.shed += 1
       else this.recordEvent(event, true)
     })
     bus.on('received', ({ event, group, attempt }) => {
-      if (this.shedding) return // its outcome says when it was received, should it be kept
+      // Saturated: a first attempt's received step within the allowance, or none, and then its
+      // outcome says when it was received, should it be kept.
+      if (this.shedding && (attempt > 1 || !this.routineAllowance?.take())) return
       this.recordEvent(event, false)
       this.received(event.id, group, attempt, now())
     })
@@ -548,6 +559,7 @@ export class Journal implements BusJournal {
     gauge.reset()
     // Its own timer: a long flushIntervalMs must not make saturation slow to see.
     this.saturationTimer = setInterval(() => {
+      this.routineAllowance?.earn()
       if (gauge.sample()) this.saturationChanged(gauge)
     }, SATURATION_SAMPLE_MS)
     this.saturationTimer.unref()
@@ -708,14 +720,14 @@ function routine(step: PendingStep): boolean {
   return step.kind === 'received' || (step.kind === 'handled' && step.attempt === 1)
 }
 
-function saturationGauge(
+function loadShedding(
   options: LoadSheddingOptions | false | undefined,
   store: JournalStore,
-): SaturationGauge | undefined {
+): { gauge: SaturationGauge; allowance: RoutineAllowance } | undefined {
   if (options === false || (options === undefined && store.embedded)) return undefined
   if (options !== undefined && (options === null || typeof options !== 'object')) {
     throw new ConfigError(
-      `createJournal({ loadShedding }) is false or { eventLoopUtilization }, got ${String(options)}.`,
+      `createJournal({ loadShedding }) is false or { eventLoopUtilization, routinePerSecond }, got ${String(options)}.`,
     )
   }
   const threshold = options?.eventLoopUtilization ?? 0.9
@@ -724,7 +736,13 @@ function saturationGauge(
       `createJournal({ loadShedding: { eventLoopUtilization } }) is a share of time above 0 and at most 1 (such as 0.9), got ${String(threshold)}.`,
     )
   }
-  return new SaturationGauge(threshold)
+  const perSecond = options?.routinePerSecond ?? 100
+  if (typeof perSecond !== 'number' || !Number.isFinite(perSecond) || perSecond < 0) {
+    throw new ConfigError(
+      `createJournal({ loadShedding: { routinePerSecond } }) is a number of records, 0 or more (such as 100), got ${String(perSecond)}.`,
+    )
+  }
+  return { gauge: new SaturationGauge(threshold), allowance: new RoutineAllowance(perSecond) }
 }
 
 function combine(conditions: readonly (Condition | undefined)[]): Condition | undefined {

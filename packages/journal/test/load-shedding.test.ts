@@ -69,10 +69,11 @@ const quiet: Pick<JournalOptions, 'logger' | 'flushIntervalMs'> = {
   flushIntervalMs: 10,
 }
 
+// No routine allowance: what is kept is the trouble alone. PGlite works on this event loop, so it
+// sheds only when asked to.
 const CASES = [
-  { name: 'PostgreSQL', kind: STORES[0]!, loadShedding: undefined },
-  // PGlite works on this event loop, so it sheds only when asked to.
-  { name: 'PGlite', kind: STORES[1]!, loadShedding: { eventLoopUtilization: 0.9 } },
+  { name: 'PostgreSQL', kind: STORES[0]!, loadShedding: { routinePerSecond: 0 } },
+  { name: 'PGlite', kind: STORES[1]!, loadShedding: { eventLoopUtilization: 0.9, routinePerSecond: 0 } },
 ] as const
 
 describe.each(CASES)('a journal on $name in a saturated process', ({ kind, loadShedding }) => {
@@ -133,10 +134,62 @@ describe.each(CASES)('a journal on $name in a saturated process', ({ kind, loadS
   })
 })
 
+describe('the routine a saturated process still records (routinePerSecond)', () => {
+  it('is a sample of a flood of events, no more than the allowance', async () => {
+    const store = STORES[0]!.make()
+    const journal = createJournal({ store, ...quiet, loadShedding: { routinePerSecond: 10 } })
+    const { bus, handled } = await shop(journal)
+    const load = saturate(5)
+    try {
+      await waitUntil(() => journal.stats().saturated, { timeoutMs: 5_000 })
+      const started = performance.now()
+      for (let n = 0; n < 60; n += 1) await bus.publish('order.placed', { n })
+      await waitUntil(() => handled() === 60, { timeoutMs: 5_000 })
+      const seconds = (performance.now() - started) / 1000
+      await load.stop()
+      await journal.flush()
+      const recorded = (await journal.search({ type: 'order.placed', limit: 100 })).events.length
+      expect(recorded).toBeGreaterThan(0)
+      // A second's worth saved up, and what the time of publishing earned; one record each at most.
+      expect(recorded).toBeLessThanOrEqual(Math.ceil(10 + 10 * seconds) + 1)
+      expect(journal.stats().shed).toBeGreaterThan(0)
+    } finally {
+      await load.stop()
+      await bus.close()
+      await STORES[0]!.cleanup(store)
+    }
+  })
+
+  it('is the whole record of a process busy with a few events that each take long (default: 100 a second)', async () => {
+    const store = STORES[0]!.make()
+    const journal = createJournal({ store, ...quiet })
+    const { bus, handled } = await shop(journal)
+    const load = saturate()
+    try {
+      await waitUntil(() => journal.stats().saturated, { timeoutMs: 5_000 })
+      for (let n = 0; n < 5; n += 1) await bus.publish('order.placed', { n })
+      await waitUntil(() => handled() === 5, { timeoutMs: 5_000 })
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      expect(journal.stats()).toMatchObject({ saturated: true, shed: 0 })
+      await load.stop()
+      await journal.flush()
+      const { events } = await journal.search({ type: 'order.placed' })
+      expect(events).toHaveLength(5)
+      expect(events.map((entry) => entry.groups)).toEqual(
+        Array.from({ length: 5 }, () => [{ group: 'shop-shipping', outcome: 'handled', attempts: 1 }]),
+      )
+    } finally {
+      await load.stop()
+      await bus.close()
+      await STORES[0]!.cleanup(store)
+    }
+  })
+})
+
 describe('a replay from a saturated process', () => {
   it("is kept with its new attempt chain, though that succeeds the first time: it is an operator's", async () => {
     const store = STORES[0]!.make()
-    const journal = createJournal({ store, ...quiet })
+    const journal = createJournal({ store, ...quiet, loadShedding: { routinePerSecond: 0 } })
     const { bus, handled } = await shop(journal)
     try {
       const placed = await bus.publish('order.placed', { orderId: 'o-15' })
@@ -414,7 +467,7 @@ describe('SaturationGauge', () => {
 })
 
 describe('createJournal({ loadShedding })', () => {
-  it('says what to fix when it is not false or { eventLoopUtilization } from above 0 to 1', () => {
+  it('says what to fix when it is not false or { eventLoopUtilization, routinePerSecond } in range', () => {
     const store = pgliteJournalStore()
     for (const eventLoopUtilization of [0, 1.5, Number.NaN, '0.9']) {
       expect(() =>
@@ -425,8 +478,14 @@ describe('createJournal({ loadShedding })', () => {
       /eventLoopUtilization.*above 0 and at most 1.*got 2/,
     )
     expect(() => createJournal({ store, loadShedding: true as never })).toThrow(
-      /false or \{ eventLoopUtilization \}/,
+      /false or \{ eventLoopUtilization, routinePerSecond \}/,
     )
+    for (const routinePerSecond of [-1, Number.POSITIVE_INFINITY, '10']) {
+      expect(() =>
+        createJournal({ store, loadShedding: { routinePerSecond: routinePerSecond as number } }),
+      ).toThrow(/routinePerSecond.*0 or more/)
+    }
+    expect(() => createJournal({ store, loadShedding: { routinePerSecond: 0 } })).not.toThrow()
     expect(() => createJournal({ store, loadShedding: { eventLoopUtilization: 1 } })).not.toThrow()
   })
 })
