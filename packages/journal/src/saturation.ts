@@ -47,9 +47,10 @@ export class SaturationGauge {
     const now = this.measure()
     const delta = this.measure(now, this.last)
     this.last = now
-    this.busy = delta.active >= this.threshold * (delta.active + delta.idle)
+    const span = delta.active + delta.idle
+    this.busy = span > 0 && delta.active >= this.threshold * span
     this.active += delta.active
-    this.elapsed += delta.active + delta.idle
+    this.elapsed += span
     if (this.elapsed < (this.saturated ? LEAVE_AFTER_MS : ENTER_AFTER_MS)) return false
     this.utilization = this.active / this.elapsed
     this.active = 0
