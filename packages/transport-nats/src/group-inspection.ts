@@ -22,7 +22,11 @@ export async function inspectGroups(
 ): Promise<GroupStatus[]> {
   const consumers = new Map<string, ConsumerInfo>()
   try {
-    for await (const info of jsm.consumers.list(subjects.eventsStream)) consumers.set(info.name, info)
+    for await (const info of jsm.consumers.list(subjects.eventsStream)) {
+      // nats-server before 2.10 lists a consumer it is removing right now (an ephemeral group whose
+      // process vanished) as null: that group is gone, so it is left out.
+      if (info) consumers.set(info.name, info)
+    }
   } catch (error) {
     if (isNotFound(error)) return [] // the namespace has no stream yet
     throw error
