@@ -3,7 +3,7 @@
  * (types), plus the pieces every adapter would otherwise write again with its own rules: subscribe
  * option checks with the one group-name rule, back-off and a cancellable sleeper, URL query options,
  * URL redaction, one settle-once rule, credits that bound what a consumer asks the broker for (G9),
- * leases for brokers without them, history fitting.
+ * leases for brokers without them, history fitting, a bounded wait for close().
  */
 
 export { fitHistory } from './dead-letter/history-budget.js'
@@ -20,6 +20,7 @@ export { type Logger, silentLogger } from './observability/logger.js'
 export { assertGroupName, assertPattern } from './patterns/names.js'
 export { compilePatterns, type PatternMatcher } from './patterns/patterns.js'
 export { type Clock, systemClock } from './time/clock.js'
+export { atMost } from './transport/kit/at-most.js'
 export { type BackOffOptions, backOffDelay, DEFAULT_BACK_OFF, Sleeper } from './transport/kit/back-off.js'
 export { Credits } from './transport/kit/credits.js'
 export { type Leased, LeaseTracker } from './transport/kit/lease-tracker.js'

@@ -1,6 +1,12 @@
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream'
 import { nanos } from '@nats-io/transport-node'
-import type { DeliveryHandler, Logger, SubscribeOptions, Subscription } from '@tidings/core/transport'
+import {
+  atMost,
+  type DeliveryHandler,
+  type Logger,
+  type SubscribeOptions,
+  type Subscription,
+} from '@tidings/core/transport'
 import { AckBatcher } from './ack-batcher.js'
 import { NatsDelivery } from './delivery.js'
 import { serverFilter } from './filters.js'
@@ -21,6 +27,12 @@ export interface GroupConsumerDeps {
   /** The server takes `filter_subjects` (2.10 and later). */
   readonly multipleFilters: boolean
 }
+
+/**
+ * How long close() waits for each thing it asks of the server (draining the connection, removing an
+ * ephemeral group): close() stays bounded while NATS is unreachable (G10).
+ */
+export const CLOSE_STEP_MS = 1000
 
 /** A retry copy that arrives this early is handed over anyway: NATS delays are not exact to the ms. */
 const EARLY_TOLERANCE_MS = 10
@@ -184,17 +196,27 @@ export class GroupConsumer implements Subscription {
     return this.stopped
   }
 
-  /** Close: stop, and remove the consumers of an ephemeral group. */
+  /**
+   * Close: stop, and remove the consumers of an ephemeral group. While the server is unreachable
+   * that removal would wait for js's timeout (5 s); close() waits at most CLOSE_STEP_MS, and the
+   * server removes the group after ephemeralInactiveMs.
+   */
   async close(): Promise<void> {
     await this.stop()
     if (this.subscription.durable) return
     const { deps, subscription } = this
-    await Promise.allSettled([
+    const removal = Promise.allSettled([
       deps.topology.deleteConsumer(deps.subjects.eventsStream, subscription.group),
       deps.topology.deleteConsumer(
         deps.subjects.eventsStream,
         deps.subjects.retryConsumer(subscription.group),
       ),
     ])
+    if (!(await atMost(removal, CLOSE_STEP_MS))) {
+      deps.logger.debug(
+        { group: subscription.group, ephemeralInactiveMs: deps.options.ephemeralInactiveMs },
+        'the server did not confirm removing the ephemeral group in time; it removes the group once inactive',
+      )
+    }
   }
 }

@@ -3,6 +3,7 @@ import { type NatsConnection, nuid } from '@nats-io/transport-node'
 import {
   assertGroupName,
   assertSubscribeOptions,
+  atMost,
   ConfigError,
   type DeliveryHandler,
   GroupNotFoundError,
@@ -20,7 +21,7 @@ import {
 } from '@tidings/core/transport'
 import { type ConnectionTarget, connectionTarget, openConnection, watchStatus } from './connection.js'
 import { NatsDeadLetters } from './dead-letters.js'
-import { GroupConsumer } from './group-consumer.js'
+import { CLOSE_STEP_MS, GroupConsumer } from './group-consumer.js'
 import { groupExists, inspectGroups } from './group-inspection.js'
 import { retryHeaders } from './headers.js'
 import { type NatsTransportOptions, type ResolvedOptions, resolveOptions } from './options.js'
@@ -200,9 +201,7 @@ export class NatsTransport implements Transport {
     this.consumers.clear()
     this.publisher!.close()
     // Acks already written are flushed; unsettled deliveries go back after ack_wait.
-    await Promise.race([this.connection!.drain(), new Promise((resolve) => setTimeout(resolve, 1000))]).catch(
-      () => {},
-    )
+    await atMost(this.connection!.drain(), CLOSE_STEP_MS)
     await this.connection!.close().catch(() => {})
   }
 }

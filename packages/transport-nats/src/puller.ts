@@ -31,6 +31,11 @@ export class Puller {
   private readonly sleeper = new Sleeper()
   private loop: Promise<void> | undefined
   private consumer: Consumer | undefined
+  private signalStopped: () => void = () => {}
+  /** Settles at stop(): requests to the JetStream API are not waited for past it. */
+  private readonly stopping = new Promise<undefined>((resolve) => {
+    this.signalStopped = () => resolve(undefined)
+  })
 
   constructor(
     private readonly js: JetStreamClient,
@@ -71,7 +76,13 @@ export class Puller {
     let arrived = 0
     let messages: ConsumerMessages | undefined
     try {
-      this.consumer ??= await this.js.consumers.get(this.options.stream, this.options.consumer)
+      if (this.consumer === undefined) {
+        const consumer = await this.unlessStopped(
+          this.js.consumers.get(this.options.stream, this.options.consumer),
+        )
+        if (consumer === undefined) return
+        this.consumer = consumer
+      }
       messages = await this.consumer.fetch({ max_messages: batch, expires: this.options.expiresMs })
       this.current.add(messages)
       if (this.stopped) messages.stop()
@@ -91,7 +102,7 @@ export class Puller {
         'pulling from NATS failed; pulling again',
       )
       if (/consumer not found|consumer deleted|stream not found/i.test(text)) {
-        await this.options.recreate().catch(() => {})
+        await this.unlessStopped(this.options.recreate().catch(() => {}))
       }
       await this.sleeper.sleep(
         backOffDelay(this.failures, { initialDelayMs: 50, maxDelayMs: 1000, factor: 2, jitter: 0.2 }),
@@ -102,9 +113,18 @@ export class Puller {
     }
   }
 
+  /**
+   * A request to the JetStream API is answered within js's timeout (5 s), and not at all while the
+   * connection is down: stop() (and so close()) must not wait for one that was sent just before.
+   */
+  private unlessStopped<T>(request: Promise<T>): Promise<T | undefined> {
+    return Promise.race([request, this.stopping])
+  }
+
   /** Stops pulling; what was requested and not yet arrived goes back to the server's queue. */
   async stop(): Promise<void> {
     this.stopped = true
+    this.signalStopped()
     this.sleeper.wakeAll()
     this.credits.wake()
     for (const messages of this.current) messages.stop()

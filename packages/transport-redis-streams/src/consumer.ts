@@ -1,4 +1,5 @@
 import {
+  atMost,
   compilePatterns,
   type DeliveryHandler,
   type Logger,
@@ -11,7 +12,7 @@ import { Acker } from './acker.js'
 import { DelayedRetryMover } from './delayed-retries.js'
 import { StreamDelivery } from './delivery.js'
 import { fieldText, parseReadReply, type StreamEntry } from './entries.js'
-import { atMost, CLOSE_STEP_MS, errorMessage, isNoGroupError, sleep } from './errors.js'
+import { CLOSE_STEP_MS, errorMessage, isNoGroupError, sleep } from './errors.js'
 import { GroupLifecycle } from './group-lifecycle.js'
 import { HeldDeliveries } from './held-deliveries.js'
 import type { GroupKeys, NamespaceKeys } from './keys.js'

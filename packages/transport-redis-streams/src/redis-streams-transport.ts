@@ -14,11 +14,18 @@ import {
   type TransportContext,
   type TransportDeadLetters,
 } from '@tidings/core'
-import { assertGroupName, assertSubscribeOptions, ConnectionError, showOnly } from '@tidings/core/transport'
+import {
+  assertGroupName,
+  assertSubscribeOptions,
+  atMost,
+  ConnectionError,
+  showOnly,
+} from '@tidings/core/transport'
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import { StreamConsumer } from './consumer.js'
 import { RedisDeadLetters } from './dead-letters.js'
 import { encodeRetryMeta } from './entries.js'
+import { CLOSE_STEP_MS } from './errors.js'
 import { inspectGroupNames, inspectGroups } from './group-inspection.js'
 import { routeIoredisWarnings } from './ioredis-warnings.js'
 import { type NamespaceKeys, namespaceKeys } from './keys.js'
@@ -222,11 +229,7 @@ export class RedisStreamsTransport implements Transport {
     if (!this.ownsClient) this.unwatch?.()
     this.unwatch = undefined
     if (this.ownsClient) {
-      try {
-        await Promise.race([this.client!.quit(), new Promise((resolve) => setTimeout(resolve, 1000))])
-      } catch {
-        // already gone
-      }
+      await atMost(this.client!.quit(), CLOSE_STEP_MS)
       this.client!.disconnect()
     }
   }
