@@ -31,11 +31,8 @@ export class Puller {
   private readonly sleeper = new Sleeper()
   private loop: Promise<void> | undefined
   private consumer: Consumer | undefined
-  private signalStopped: () => void = () => {}
-  /** Settles at stop(): requests to the JetStream API are not waited for past it. */
-  private readonly stopping = new Promise<undefined>((resolve) => {
-    this.signalStopped = () => resolve(undefined)
-  })
+  /** Requests to the JetStream API under way, each abandoned at stop(). */
+  private readonly abandonAtStop = new Set<() => void>()
 
   constructor(
     private readonly js: JetStreamClient,
@@ -118,13 +115,17 @@ export class Puller {
    * connection is down: stop() (and so close()) must not wait for one that was sent just before.
    */
   private unlessStopped<T>(request: Promise<T>): Promise<T | undefined> {
-    return Promise.race([request, this.stopping])
+    return new Promise<T | undefined>((resolve, reject) => {
+      const abandon = (): void => resolve(undefined)
+      this.abandonAtStop.add(abandon)
+      request.then(resolve, reject).finally(() => this.abandonAtStop.delete(abandon))
+    })
   }
 
   /** Stops pulling; what was requested and not yet arrived goes back to the server's queue. */
   async stop(): Promise<void> {
     this.stopped = true
-    this.signalStopped()
+    for (const abandon of this.abandonAtStop) abandon()
     this.sleeper.wakeAll()
     this.credits.wake()
     for (const messages of this.current) messages.stop()
